@@ -1,0 +1,3 @@
+from uprbuzz.cli import main
+
+main()

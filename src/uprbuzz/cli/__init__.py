@@ -1,0 +1,81 @@
+"""The ``uprbuzz`` command. Subcommands are imported only when invoked, so that
+``uprbuzz tick`` with nothing due starts fast (no platform SDK, no Pillow)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from uprbuzz import __version__
+
+# command name -> "module:attribute" (one module per area under uprbuzz.cli)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("uprbuzz.cli.queue_cmds:check", "Check posts, schedules and config as the platforms will judge them."),
+    "measure": ("uprbuzz.cli.queue_cmds:measure", "Show how each platform counts a text."),
+    "plan": ("uprbuzz.cli.queue_cmds:plan", "List upcoming publications in time order, with per-day totals."),
+    "publish": ("uprbuzz.cli.publish_cmds:publish", "Publish due (or named) approved posts exactly once."),
+    "status": ("uprbuzz.cli.publish_cmds:status", "Show every publication's state, links and errors."),
+    "retract": ("uprbuzz.cli.publish_cmds:retract", "Delete a published post (and its thread) everywhere."),
+    "sandbox": ("uprbuzz.cli.sandbox_cmds:sandbox", "Run local stand-ins of X and Bluesky for rehearsal and tests."),
+    "run": ("uprbuzz.cli.schedule_cmds:run", "Run the scheduler daemon (publishes each post on time)."),
+    "tick": ("uprbuzz.cli.schedule_cmds:tick", "Publish what is due now (for cron / CI schedules)."),
+    "feeds": ("uprbuzz.cli.feeds_cmds:feeds", "Turn the blog feed into posts (poll, preview)."),
+    "render": ("uprbuzz.cli.cards_cmds:render", "Render a share card from a template."),
+    "preview": ("uprbuzz.cli.cards_cmds:preview", "Contact sheet of every queued post's images with alt text."),
+    "live": ("uprbuzz.cli.live_cmds:live", "Review-day live console keyed to the webcast clock."),
+    "recap": ("uprbuzz.cli.live_cmds:recap", "Export a live session's coverage (Markdown or CSV)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        mod, attr = target.split(":")
+        try:
+            cmd = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as e:
+            return _unavailable(name, e)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table above: listing commands must not import them all.
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str, err: Exception) -> click.Command:
+    @click.command(name, help=f"(unavailable: {err})")
+    def cmd(**_: Any) -> None:
+        raise click.ClickException(f"'{name}' is not available: {err}")
+
+    return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="uprbuzz")
+@click.option(
+    "-C", "--project", "project", type=click.Path(file_okay=False, exists=True),
+    envvar="UPRBUZZ_ROOT", help="Project folder (holding uprbuzz.toml). Default: search upwards from cwd.",
+)
+@click.pass_context
+def main(ctx: click.Context, project: str | None) -> None:
+    """uprbuzz: publicity and live coverage for UN Universal Periodic Review campaigns.
+
+    Posts are files in posts/ (Markdown with YAML front matter), campaigns are
+    schedules/*.toml, settings are in uprbuzz.toml, credentials come from UPRBUZZ_*
+    environment variables (see `uprbuzz sandbox start` for local ones).
+
+    \b
+    Example:
+      uprbuzz check && uprbuzz plan --days 14
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project

@@ -1,0 +1,34 @@
+"""Helpers shared by the command modules: loading the project, printing errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from uprbuzz.config import Config, ConfigError, load_config
+
+
+def project_config(ctx: click.Context | None = None) -> Config:
+    """The project's Config, or a clean ClickException naming the config problem."""
+    ctx = ctx or click.get_current_context()
+    root = (ctx.find_root().obj or {}).get("project")
+    try:
+        return load_config(Path(root) if root else None)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,69 @@
+"""The one seam for "now". Tests and rehearsals pass a clock instead of patching time.
+
+``UPRBUZZ_NOW`` (ISO 8601 with offset) freezes the clock of a whole process, so subprocess
+tests can run ``uprbuzz tick`` "on" a given day; ``UPRBUZZ_NOW_RATE`` makes it run from there
+at that speed instead of standing still.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FixedClock:
+    """A clock that moves only when told to (``advance``) or when someone sleeps on it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FixedClock needs an aware datetime")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta | float) -> None:
+        self._now += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(max(0.0, seconds))
+
+
+class OffsetClock:
+    """Real time shifted to start at ``start`` and running ``rate`` times as fast."""
+
+    def __init__(self, start: datetime, rate: float = 1.0) -> None:
+        self._start, self._rate, self._t0 = start, rate, time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._rate)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self._rate)
+
+
+def default_clock() -> Clock:
+    fixed = os.environ.get("UPRBUZZ_NOW")
+    if not fixed:
+        return SystemClock()
+    start = datetime.fromisoformat(fixed)
+    if start.tzinfo is None:
+        raise ValueError("UPRBUZZ_NOW needs a UTC offset, e.g. 2020-11-09T13:30:00+00:00")
+    return OffsetClock(start, float(os.environ.get("UPRBUZZ_NOW_RATE", "1")))

@@ -1,0 +1,152 @@
+"""The interface every platform implements, and the one error tree they all map into.
+
+Error tree (SDK exceptions are mapped at the edge with ``raise ... from exc``)::
+
+    PlatformError
+     ├── TransientError        retry with backoff (5xx, connection refused before sending)
+     ├── RateLimited           wait until ``reset_at`` (or defer when it is far)
+     ├── Rejected              permanent: the platform said no (its message kept); never retried
+     │    └── DuplicateContent X's 403 "duplicate content": evidence the post already exists
+     ├── AuthFailed            credentials wrong or revoked
+     └── Ambiguous             the request may or may not have been applied (timeout, dropped
+                               connection after sending): reconcile before any resend
+
+Platforms never read files or the state store: the publish loop hands them bytes and keys,
+and they hand back :class:`Remote` records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+
+class PlatformError(Exception):
+    retryable = False
+
+    def __init__(self, message: str, *, platform: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.platform, self.status = message, platform, status
+
+    def __str__(self) -> str:
+        prefix = f"{self.platform}: " if self.platform else ""
+        return f"{prefix}{self.message}"
+
+
+class TransientError(PlatformError):
+    retryable = True
+
+
+class RateLimited(PlatformError):
+    retryable = True
+
+    def __init__(self, message: str, *, reset_at: datetime | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.reset_at = reset_at
+
+
+class Rejected(PlatformError):
+    pass
+
+
+class DuplicateContent(Rejected):
+    pass
+
+
+class AuthFailed(PlatformError):
+    pass
+
+
+class Ambiguous(PlatformError):
+    retryable = True  # only after reconciliation says the write did not happen
+
+
+@dataclass(frozen=True)
+class OutgoingMedia:
+    data: bytes
+    mime: str  # image/png, image/jpeg, image/gif, image/webp
+    alt: str
+    width: int
+    height: int
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class OutgoingPart:
+    """One post of a thread as a platform receives it: text and bytes, no file paths."""
+
+    text: str
+    media: tuple[OutgoingMedia, ...] = ()
+    langs: tuple[str, ...] = ("en",)
+    link: str | None = None  # Bluesky builds a link card from it (first part only)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Remote:
+    """Where a part landed. ``id``: tweet id or Bluesky rkey; ``uri``/``cid``: at:// and CID."""
+
+    platform: str
+    id: str
+    url: str
+    uri: str = ""
+    cid: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_length: int
+    max_images: int = 4
+    max_image_bytes: int = 5_000_000
+    max_alt: int = 1000
+    atomic_threads: bool = False  # True: a whole thread is one write (Bluesky applyWrites)
+
+
+@dataclass(frozen=True)
+class Account:
+    platform: str
+    id: str
+    handle: str
+
+
+@runtime_checkable
+class Platform(Protocol):
+    name: str
+    limits: Limits
+
+    def verify(self) -> Account:
+        """Check the credentials (AuthFailed if wrong); returns the account."""
+        ...
+
+    def new_keys(self, count: int) -> list[str | None]:
+        """Idempotency keys to store *before* sending ``count`` parts (Bluesky: TIDs; X: None)."""
+        ...
+
+    def publish(
+        self,
+        parts: Sequence[OutgoingPart],
+        keys: Sequence[str | None],
+        reply_to: tuple[Remote, Remote] | None = None,
+    ) -> list[Remote]:
+        """Publish ``parts`` as a thread, each replying to the previous one.
+
+        ``reply_to`` = (root, parent) places the thread under an existing post (live mode).
+        Platforms with ``limits.atomic_threads`` write all parts or none; others publish one part
+        per call in practice (the loop calls with one part at a time to resume at part k).
+        """
+        ...
+
+    def lookup(self, part: OutgoingPart, key: str | None, since: datetime) -> Remote | None:
+        """After a crash or an Ambiguous error: did this part land? (None = certainly not.)"""
+        ...
+
+    def delete(self, remote: Remote) -> None:
+        """Delete one published part; deleting what is already gone is not an error."""
+        ...
+
+
+# Persisting a platform's session (Bluesky) without the platform touching the store.
+SessionLoad = Callable[[], "str | None"]
+SessionSave = Callable[[str], None]

@@ -1,0 +1,88 @@
+"""The state store: post versions, the publication ledger, sessions, feed cursors.
+
+``Store`` is a thin facade; each concern lives in its own module and is loaded on first use::
+
+    store = Store.open(config)          # SQLite at config.state_path, migrated
+    store.publications.claim(...)       # store/publications.py  (publish loop only)
+    store.sessions.load("bluesky", h)   # store/sessions.py
+    store.cache.get(path, file_hash)    # store/cache.py         (parsed post files)
+    store.feeds ...                     # store/feeds.py
+    store.posts.record_seen(post)       # store/posts.py         (post versions, stored posts)
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from uprbuzz.store.db import Database, utcnow_iso
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
+    from uprbuzz.store.cache import ParseCache
+    from uprbuzz.store.feeds import FeedStore
+    from uprbuzz.store.posts import PostStore
+    from uprbuzz.store.publications import Publications
+    from uprbuzz.store.sessions import Sessions
+
+__all__ = ["Store", "Database", "utcnow_iso"]
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, where: "Config | str | Path") -> "Store":
+        from uprbuzz.config import Config
+
+        path = where.state_path if isinstance(where, Config) else where
+        return cls(Database(path))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @cached_property
+    def publications(self) -> "Publications":
+        from uprbuzz.store.publications import Publications
+
+        return Publications(self.db)
+
+    @cached_property
+    def sessions(self) -> "Sessions":
+        from uprbuzz.store.sessions import Sessions
+
+        return Sessions(self.db)
+
+    @cached_property
+    def cache(self) -> "ParseCache":
+        from uprbuzz.store.cache import ParseCache
+
+        return ParseCache(self.db)
+
+    @cached_property
+    def feeds(self) -> "FeedStore":
+        from uprbuzz.store.feeds import FeedStore
+
+        return FeedStore(self.db)
+
+    @cached_property
+    def posts(self) -> "PostStore":
+        from uprbuzz.store.posts import PostStore
+
+        return PostStore(self.db)
+
+    def event(self, event: str, detail: str = "", post_id: str | None = None,
+              platform: str | None = None, part: int | None = None) -> None:
+        """Append to the history (never a secret in ``detail``)."""
+        self.db.execute(
+            "INSERT INTO events (at, post_id, platform, part, event, detail) VALUES (?,?,?,?,?,?)",
+            (utcnow_iso(), post_id, platform, part, event, detail),
+        )

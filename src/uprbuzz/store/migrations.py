@@ -1,0 +1,98 @@
+"""Versioned schema migrations. Append new (version, sql) pairs; never edit an applied one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE post_versions (
+            post_id TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (post_id, hash)
+        );
+        -- Parsed post files cached by content hash (warm `check` and `plan`).
+        CREATE TABLE parse_cache (
+            path TEXT PRIMARY KEY,
+            file_hash TEXT NOT NULL,
+            result BLOB NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- One row per post x platform x thread part: the exactly-once ledger.
+        CREATE TABLE publications (
+            post_id TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            state TEXT NOT NULL,          -- claimed | sent | failed | unknown | deferred | missed | retracted
+            idem_key TEXT,                -- e.g. Bluesky rkey, chosen before sending
+            remote_id TEXT,
+            uri TEXT,
+            cid TEXT,
+            url TEXT,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,              -- deferred until (rate limit, backoff)
+            claimed_at TEXT,
+            sent_at TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, platform, part)
+        );
+        CREATE INDEX publications_state ON publications(state);
+        -- Append-only history of every attempt and outcome.
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            post_id TEXT,
+            platform TEXT,
+            part INTEGER,
+            event TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE sessions (
+            platform TEXT NOT NULL,
+            account TEXT NOT NULL,
+            data TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (platform, account)
+        );
+        CREATE TABLE rate_limits (
+            platform TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            remaining INTEGER,
+            reset_at TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (platform, endpoint)
+        );
+        CREATE TABLE feed_state (
+            feed TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            subscribed_at TEXT NOT NULL,
+            last_polled TEXT
+        );
+        CREATE TABLE feed_items (
+            feed TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            post_id TEXT,
+            published TEXT,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (feed, item_key)
+        );
+        -- Posts that exist only in the store (approved feed items, live posts).
+        CREATE TABLE stored_posts (
+            post_id TEXT PRIMARY KEY,
+            origin TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+]
