@@ -154,3 +154,82 @@ class Diagnostic:
         if loc is None:
             return cls(path, 1, 1, severity, code, message)
         return cls(loc.path, loc.line, loc.column, severity, code, message)
+
+
+# --- JSON round-trip (stored posts, parse cache) -------------------------------------------
+
+def post_to_dict(post: Post) -> dict[str, object]:
+    def media(m: Media) -> dict[str, object]:
+        return {"path": m.path, "alt": m.alt, "decorative": m.decorative,
+                "loc": _loc(m.loc), "width": m.width, "height": m.height}
+
+    def part(p: Part) -> dict[str, object]:
+        return {"text": p.text, "media": [media(m) for m in p.media], "loc": _loc(p.loc)}
+
+    return {
+        "id": post.id,
+        "parts": [part(p) for p in post.parts],
+        "at": post.at.isoformat() if post.at else None,
+        "status": post.status,
+        "platforms": list(post.platforms),
+        "langs": list(post.langs),
+        "link": post.link,
+        "tags": list(post.tags),
+        "overrides": {
+            k: {"parts": None if o.parts is None else [part(p) for p in o.parts],
+                "media": None if o.media is None else [media(m) for m in o.media],
+                "skip": o.skip}
+            for k, o in post.overrides.items()
+        },
+        "card": None if post.card is None else {
+            "template": post.card.template, "fields": dict(post.card.fields),
+            "size": post.card.size, "alt": post.card.alt},
+        "source": _loc(post.source),
+        "origin": post.origin,
+    }
+
+
+def post_from_dict(d: Mapping[str, object]) -> Post:
+    def media(m: Mapping[str, object]) -> Media:
+        return Media(str(m["path"]), str(m.get("alt", "")), bool(m.get("decorative", False)),
+                     _unloc(m.get("loc")), m.get("width"), m.get("height"))  # type: ignore[arg-type]
+
+    def part(p: Mapping[str, object]) -> Part:
+        return Part(str(p["text"]), tuple(media(m) for m in p.get("media", ())),  # type: ignore[union-attr]
+                    _unloc(p.get("loc")))
+
+    ovs = {}
+    for k, o in dict(d.get("overrides") or {}).items():  # type: ignore[arg-type]
+        ovs[k] = Override(
+            None if o["parts"] is None else tuple(part(p) for p in o["parts"]),
+            None if o["media"] is None else tuple(media(m) for m in o["media"]),
+            bool(o["skip"]),
+        )
+    c = d.get("card")
+    at = d.get("at")
+    return Post(
+        id=str(d["id"]),
+        parts=tuple(part(p) for p in d["parts"]),  # type: ignore[union-attr]
+        at=datetime.fromisoformat(at) if isinstance(at, str) else None,
+        status=d.get("status", "draft"),  # type: ignore[arg-type]
+        platforms=tuple(d.get("platforms", PLATFORMS)),  # type: ignore[arg-type]
+        langs=tuple(d.get("langs", ("en",))),  # type: ignore[arg-type]
+        link=d.get("link"),  # type: ignore[arg-type]
+        tags=tuple(d.get("tags", ())),  # type: ignore[arg-type]
+        overrides=ovs,
+        card=None if not c else Card(c["template"], dict(c.get("fields", {})),  # type: ignore[index,union-attr]
+                                     c.get("size", "1600x900"), c.get("alt")),  # type: ignore[union-attr]
+        source=_unloc(d.get("source")),
+        origin=str(d.get("origin", "queue")),
+    )
+
+
+def _loc(loc: Loc | None) -> list[object] | None:
+    return None if loc is None else [loc.path, loc.line, loc.column]
+
+
+def _unloc(v: object) -> Loc | None:
+    if not v:
+        return None
+    path, line, col = v  # type: ignore[misc]
+    return Loc(str(path), int(line), int(col))

@@ -13,7 +13,7 @@ from uprbuzz import __version__
 # command name -> "module:attribute" (one module per area under uprbuzz.cli)
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("uprbuzz.cli.queue_cmds:check", "Check posts, schedules and config as the platforms will judge them."),
-    "measure": ("uprbuzz.cli.queue_cmds:measure", "Show how each platform counts a text."),
+    "measure": ("uprbuzz.cli.measure_cmd:measure", "Show how each platform counts a text."),
     "plan": ("uprbuzz.cli.queue_cmds:plan", "List upcoming publications in time order, with per-day totals."),
     "publish": ("uprbuzz.cli.publish_cmds:publish", "Publish due (or named) approved posts exactly once."),
     "status": ("uprbuzz.cli.publish_cmds:status", "Show every publication's state, links and errors."),
