@@ -95,4 +95,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- Publish loop (PUBLISH): who holds a claim and until when, why a row failed, and the
+        -- part's text so a crashed attempt can be looked up on the platform (X matches by text).
+        ALTER TABLE publications ADD COLUMN owner TEXT;
+        ALTER TABLE publications ADD COLUMN lease_until TEXT;
+        ALTER TABLE publications ADD COLUMN kind TEXT;
+        ALTER TABLE publications ADD COLUMN text TEXT;
+        CREATE INDEX publications_post ON publications(post_id, platform, part);
+        """,
+    ),
 ]
