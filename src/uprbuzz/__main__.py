@@ -1,3 +1,3 @@
-from uprbuzz.cli import main
+from uprbuzz.entry import main
 
 main()

@@ -1,0 +1,62 @@
+"""``uprbuzz run`` (daemon) and ``uprbuzz tick`` (cron)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from uprbuzz.cli.common import project_config
+
+
+def _log(line: str) -> None:
+    click.echo(line)
+    sys.stdout.flush()
+
+
+@click.command()
+@click.option("--rescan", default=1.0, show_default=True, type=float,
+              help="Seconds between checks of posts/ and schedules/ for changes.")
+def run(rescan: float) -> None:
+    """Run the scheduler daemon: publish every approved post at its time.
+
+    Added, edited and deleted files in posts/ and schedules/ take effect without a restart.
+    A post more than the late limit overdue (uprbuzz.toml [project] late_limit, default 30m)
+    is reported as missed, not published. SIGTERM or Ctrl+C finishes the publication in
+    flight, then stops.
+
+    \b
+    Example:
+      uprbuzz run
+    """
+    from uprbuzz.scheduler import Daemon
+
+    Daemon(project_config(), log=_log, rescan_seconds=rescan).run_forever()
+
+
+@click.command()
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
+def tick(quiet: bool) -> None:
+    """Publish everything due now (within the late limit), then exit.
+
+    For cron or a scheduled CI workflow. Overlapping runs are safe: a second tick while
+    one is running exits at once; two runs in the same minute never post twice. Exit
+    status 1 when any publication failed.
+
+    \b
+    Example (crontab, every 5 minutes):
+      */5 * * * *  cd /srv/campaign && .venv/bin/uprbuzz tick -q
+    """
+    from uprbuzz.scheduler import tick as do_tick
+
+    log = (lambda _line: None) if quiet else _log
+    result = do_tick(project_config(), log=log)
+    if not result.ran:
+        click.echo(f"uprbuzz tick: {result.message}")
+        return
+    for line in result.feed_lines:
+        click.echo(line)
+    if result.report is not None:
+        click.echo(result.report.summary())
+    if not result.ok:
+        sys.exit(1)
