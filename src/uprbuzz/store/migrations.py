@@ -107,4 +107,62 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX publications_post ON publications(post_id, platform, part);
         """,
     ),
+    (
+        3,
+        """
+        -- Live console (LIVE): one row per covered session (rehearsals get their own key).
+        CREATE TABLE live_sessions (
+            session TEXT PRIMARY KEY,
+            source TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            start_at TEXT NOT NULL,        -- wall time of broadcast offset 00:00:00 (after syncs)
+            template TEXT,                 -- the operator's edited composer template
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE live_syncs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session TEXT NOT NULL,
+            at TEXT NOT NULL,              -- wall time of the sync
+            shown REAL NOT NULL,           -- what the broadcast showed then (seconds)
+            start_at TEXT NOT NULL
+        );
+        -- "Now speaking: X" marks that re-anchor the speaker predictions.
+        CREATE TABLE live_marks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session TEXT NOT NULL,
+            entry INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            offset REAL NOT NULL,
+            at TEXT NOT NULL
+        );
+        -- Every live post, stored the moment it is submitted (before any platform is called).
+        CREATE TABLE live_posts (
+            session TEXT NOT NULL,
+            n INTEGER NOT NULL,            -- 0 = the anchor post
+            post_id TEXT NOT NULL UNIQUE,  -- live/<session>/<n>: the publish ledger's key
+            kind TEXT NOT NULL,            -- anchor | text | card | cue
+            client_id TEXT,                -- the page's submit id: a resubmitted request is one post
+            text TEXT NOT NULL,
+            data TEXT NOT NULL,            -- the Post as JSON
+            speaker TEXT,
+            offset REAL,
+            cue_id TEXT,
+            state TEXT NOT NULL,           -- submitted | sending | sent | partial | failed
+            platforms TEXT NOT NULL DEFAULT '{}',  -- per platform: state, links, error, attempts
+            submitted_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (session, n),
+            UNIQUE (session, client_id)
+        );
+        CREATE TABLE live_cues (
+            session TEXT NOT NULL,
+            cue_id TEXT NOT NULL,
+            state TEXT NOT NULL,           -- fired | skipped
+            post_id TEXT,
+            at TEXT NOT NULL,
+            PRIMARY KEY (session, cue_id)
+        );
+        """,
+    ),
 ]
