@@ -1,0 +1,298 @@
+"""An X API v2 stand-in on 127.0.0.1, for tests and ``uprbuzz sandbox``.
+
+Serves POST/DELETE /2/tweets, GET /2/users/me, GET /2/users/:id/tweets and the v2 media
+endpoints, verifies OAuth 1.0a signatures, sends rate-limit headers, and injects faults
+(5xx, delays, 429s, connection dropped after the write). Admin routes (no auth, loopback):
+``GET /_admin/timeline``, ``GET|POST /_admin/faults``, ``POST /_admin/limits``,
+``POST /_admin/reset``, ``GET /_admin/health``.
+
+In-process: ``serve(port=0, accounts=[...]) -> XApiServer``; as a process:
+``python -m uprbuzz.sandbox.xapi --port N [--state FILE] [--accounts FILE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from uprbuzz.sandbox import xapi_api as api
+from uprbuzz.sandbox.xapi_oauth import OAuthVerifier, XAccount
+from uprbuzz.sandbox.xapi_store import Faults, XStore
+
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/2/tweets$"), "POST /2/tweets"),
+    ("DELETE", re.compile(r"^/2/tweets/(\d+)$"), "DELETE /2/tweets/:id"),
+    ("GET", re.compile(r"^/2/users/me$"), "GET /2/users/me"),
+    ("GET", re.compile(r"^/2/users/(\d+)/tweets$"), "GET /2/users/:id/tweets"),
+    ("POST", re.compile(r"^/2/media/upload$"), "POST /2/media/upload"),
+    ("GET", re.compile(r"^/2/media/upload$"), "GET /2/media/upload"),
+    ("POST", re.compile(r"^/2/media/upload/initialize$"), "POST /2/media/upload/initialize"),
+    ("POST", re.compile(r"^/2/media/upload/(\d+)/append$"), "POST /2/media/upload/:id/append"),
+    ("POST", re.compile(r"^/2/media/upload/(\d+)/finalize$"), "POST /2/media/upload/:id/finalize"),
+    ("POST", re.compile(r"^/2/media/metadata$"), "POST /2/media/metadata"),
+]
+
+
+def make_account(username: str = "uprbuzz_sandbox", user_id: str | None = None,
+                 consumer_key: str | None = None, consumer_secret: str | None = None) -> XAccount:
+    """A new account with fresh random credentials shaped like X's."""
+    uid = user_id or str(1_000_000_000 + secrets.randbelow(8_999_999_999))
+    return XAccount(
+        user_id=uid, username=username, name=username.replace("_", " ").title(),
+        consumer_key=consumer_key or secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")[:25],
+        consumer_secret=consumer_secret or secrets.token_urlsafe(37)[:50],
+        access_token=f"{uid}-{secrets.token_urlsafe(30).replace('-', 'x').replace('_', 'y')[:40]}",
+        access_secret=secrets.token_urlsafe(34)[:45],
+    )
+
+
+class XApiServer:
+    """A running stand-in: ``.url``, ``.store``, ``.accounts``, ``.set_faults()``, ``.stop()``."""
+
+    def __init__(self, httpd: ThreadingHTTPServer, thread: threading.Thread | None) -> None:
+        self.httpd, self.thread = httpd, thread
+        self.port = httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def store(self) -> XStore:
+        return self.httpd.store  # type: ignore[attr-defined]
+
+    @property
+    def accounts(self) -> list[XAccount]:
+        return self.httpd.accounts  # type: ignore[attr-defined]
+
+    def set_faults(self, **settings: Any) -> Faults:
+        return self.store.set_faults(settings)
+
+    def set_limits(self, limits: dict[str, tuple[int, int]]) -> None:
+        with self.store.lock:
+            self.store.limits.update(limits)
+            self.store.windows.clear()
+
+    def timeline(self) -> dict[str, Any]:
+        return _timeline(self.httpd)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.store.save()
+
+
+def _timeline(httpd: Any) -> dict[str, Any]:
+    snap = httpd.store.snapshot()
+    names = {a.user_id: a.username for a in httpd.accounts}
+    for t in snap["tweets"]:
+        t["url"] = f"https://x.com/{names.get(t['author_id'], 'i')}/status/{t['id']}"
+    snap["accounts"] = [a.public() for a in httpd.accounts]
+    return snap
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as requests sessions expect
+    server_version = "uprbuzz-xapi/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _read(self) -> api.Request:
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        u = urlsplit(self.path)
+        return api.Request(self.command, u.path, parse_qs(u.query, keep_blank_values=True),
+                           {k: v for k, v in self.headers.items()}, body)
+
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        ctype = "application/problem+json" if status >= 400 and "title" in body else "application/json"
+        self.send_header("Content-Type", f"{ctype}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_DELETE = do_PUT = do_GET
+
+    def _handle(self) -> None:
+        srv: Any = self.server
+        req = self._read()
+        if req.path.startswith("/_admin/"):
+            return self._admin(srv, req)
+        with srv.store.lock:
+            srv.store.requests += 1
+        match = next(((name, m) for meth, rx, name in _ROUTES
+                      if meth == req.method and (m := rx.match(req.path))), None)
+        if match is None:
+            return self._send(*api.problem(404, "Not Found", f"No route for {req.method} {req.path}"))
+        route, m = match
+        who = srv.verifier.verify(req.method, self.path, req.headers, req.body)
+        if who is None:
+            return self._send(*api.unauthorized())
+        fault = srv.store.draw_fault(route)
+        if fault == "error":
+            return self._send(*api.problem(503, "Service Unavailable", "Service Unavailable"))
+        if fault == "rate_limit":
+            reset = int(time.time() + srv.store.faults.rate_limit_reset) + 1
+            limit = str(srv.store.limits.get(route, (100, 900))[0])
+            return self._send(*api.too_many(), {"x-rate-limit-limit": limit, "x-rate-limit-remaining": "0",
+                                                "x-rate-limit-reset": str(reset)})
+        if fault == "drop":
+            return self._drop()
+        if fault == "delay":
+            time.sleep(srv.store.faults.delay_seconds)
+        headers, allowed = srv.store.take(who.user_id, route)
+        if not allowed:
+            return self._send(*api.too_many(), headers)
+        status, body = self._dispatch(srv, route, m, who, req)
+        if fault == "drop_after_write":
+            return self._drop()
+        if fault == "delay_after_write":
+            time.sleep(srv.store.faults.delay_seconds)
+        self._send(status, body, headers)
+
+    def _dispatch(self, srv: Any, route: str, m: re.Match[str], who: XAccount,
+                  req: api.Request) -> api.Answer:
+        st, proc = srv.store, srv.processing_seconds
+        if route == "POST /2/tweets":
+            return api.create_tweet(st, who, req)
+        if route == "DELETE /2/tweets/:id":
+            return api.delete_tweet(st, who, m.group(1))
+        if route == "GET /2/users/me":
+            return api.users_me(st, who, req)
+        if route == "GET /2/users/:id/tweets":
+            return api.users_tweets(st, who, req, m.group(1), srv.accounts)
+        if route == "POST /2/media/upload":
+            return api.upload_simple(st, who, req, proc)
+        if route == "GET /2/media/upload":
+            return api.upload_status(st, who, req)
+        if route == "POST /2/media/upload/initialize":
+            try:
+                return api.upload_init(st, who, req.json() or {})
+            except ValueError:
+                return api.invalid("Request body is not valid JSON.")
+        if route == "POST /2/media/upload/:id/append":
+            return api.upload_append(st, who, m.group(1), req.form())
+        if route == "POST /2/media/upload/:id/finalize":
+            return api.upload_finalize(st, who, m.group(1), proc)
+        return api.media_metadata(st, who, req)
+
+    def _admin(self, srv: Any, req: api.Request) -> None:
+        try:
+            if req.path == "/_admin/health":
+                return self._send(200, {"ok": True, "url": f"http://127.0.0.1:{srv.server_address[1]}"})
+            if req.path == "/_admin/timeline":
+                return self._send(200, _timeline(srv))
+            if req.path == "/_admin/faults":
+                if req.method == "POST":
+                    srv.store.set_faults(req.json() or {})
+                from dataclasses import asdict
+
+                return self._send(200, {"faults": asdict(srv.store.faults)})
+            if req.path == "/_admin/limits" and req.method == "POST":
+                with srv.store.lock:
+                    srv.store.limits.update({k: tuple(v) for k, v in (req.json() or {}).items()})
+                    srv.store.windows.clear()
+                return self._send(200, {"limits": srv.store.limits})
+            if req.path == "/_admin/reset" and req.method == "POST":
+                srv.store.clear()
+                return self._send(200, {"ok": True})
+        except ValueError as e:
+            return self._send(400, {"error": str(e)})
+        self._send(404, {"error": f"no admin route {req.method} {req.path}"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # keep-alive client connections must not block stop()
+    allow_reuse_address = True
+
+
+def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | None = None,
+          faults: Faults | dict[str, Any] | None = None,
+          limits: dict[str, tuple[int, int]] | None = None, state_path: str | Path | None = None,
+          processing_seconds: float = 0.5, duplicate_window: float = 86400.0,
+          background: bool = True) -> XApiServer:
+    """Start the stand-in (in a daemon thread unless ``background=False``)."""
+    if isinstance(faults, dict):
+        faults = Faults.from_dict(faults)
+    httpd = _Server((host, port), _Handler)
+    httpd.accounts = list(accounts or [make_account()])  # type: ignore[attr-defined]
+    httpd.verifier = OAuthVerifier(httpd.accounts)  # type: ignore[attr-defined]
+    httpd.store = XStore(limits=limits, faults=faults, state_path=state_path,  # type: ignore[attr-defined]
+                         duplicate_window=duplicate_window)
+    httpd.processing_seconds = processing_seconds  # type: ignore[attr-defined]
+    thread = None
+    if background:
+        thread = threading.Thread(target=httpd.serve_forever, name="xapi", daemon=True)
+        thread.start()
+    return XApiServer(httpd, thread)
+
+
+def load_accounts(path: str | Path) -> list[XAccount]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [XAccount(**a) for a in data]
+
+
+def dump_accounts(accounts: list[XAccount], path: str | Path) -> None:
+    from dataclasses import asdict
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps([asdict(a) for a in accounts], indent=2), encoding="utf-8")
+    p.chmod(0o600)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import signal
+
+    ap = argparse.ArgumentParser(prog="python -m uprbuzz.sandbox.xapi", description=__doc__.split("\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--state", help="JSON file holding what the stand-in accepted (kept across restarts)")
+    ap.add_argument("--accounts", help="JSON list of accounts (credentials); default: one new account")
+    ap.add_argument("--faults", default="{}", help='JSON fault settings, e.g. {"error_rate":0.1,"seed":1}')
+    ap.add_argument("--limits", default="{}", help='JSON {"POST /2/tweets": [limit, window_seconds]}')
+    ap.add_argument("--processing-seconds", type=float, default=0.5)
+    args = ap.parse_args(argv)
+    accounts = load_accounts(args.accounts) if args.accounts else [make_account()]
+    from uprbuzz.sandbox.xapi_store import DEFAULT_LIMITS
+
+    limits = {**DEFAULT_LIMITS, **{k: tuple(v) for k, v in json.loads(args.limits).items()}}
+    srv = serve(args.host, args.port, accounts=accounts, faults=json.loads(args.faults),
+                limits=limits, state_path=args.state,  # type: ignore[arg-type]
+                processing_seconds=args.processing_seconds, background=False)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.httpd.shutdown).start())
+    print(f"X API stand-in listening on {srv.url}", flush=True)
+    try:
+        srv.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.httpd.server_close()
+        srv.store.save()
+
+
+if __name__ == "__main__":
+    main()
