@@ -226,7 +226,7 @@ def _build(f: _File, data: Mapping[str, Any], config: "Config", stem: str) -> No
         try:
             pr = _parse_rule(f, sec, rule, camp, config)
         except R.RuleError as e:
-            f.diag(sec, _guess_key(str(e), rule), "error", "campaign-rule", str(e))
+            f.diag(sec, getattr(e, "key", None), "error", "campaign-rule", str(e))
             continue
         if pr is not None:
             parsed.append(pr)
@@ -243,17 +243,20 @@ def _build(f: _File, data: Mapping[str, Any], config: "Config", stem: str) -> No
             f.out.posts.append(post)
 
 
-def _guess_key(msg: str, rule: Mapping[str, Any]) -> str | None:
-    """The key an error message is most likely about, to point at its line."""
-    if "placeholder" in msg or "needs an event" in msg:
-        keys: tuple[str, ...] = ("text", "messages", "x", "bluesky", "pool")
-    else:
-        keys = ("every", "dates", "time", "event_tz", "event", "pool", "messages", "order",
-                "platforms", "card", "text")
-    for k in keys:
-        if k in rule and (k in msg or "placeholder" in msg or "needs an event" in msg):
-            return k
-    return None
+def _err(key: str, msg: str) -> R.RuleError:
+    e = R.RuleError(msg)
+    e.key = key  # type: ignore[attr-defined]
+    return e
+
+
+def _keyed(key: str, fn: Any, *args: Any) -> Any:
+    """Call ``fn``; a RuleError it raises is tagged with the key it is about (for its line)."""
+    try:
+        return fn(*args)
+    except R.RuleError as e:
+        if getattr(e, "key", None) is None:
+            e.key = key  # type: ignore[attr-defined]
+        raise
 
 
 @dataclass
@@ -286,23 +289,23 @@ def _parse_rule(f: _File, sec: str, rule: Mapping[str, Any], camp: _Campaign,
         if isinstance(rule.get(plat), dict):
             _unknown(f, sec, rule[plat], VARIANT_KEYS, f"[[rule]] {plat}")
         elif plat in rule:
-            raise R.RuleError(f"{plat} must be a table, e.g. {plat}.text = \"...\"")
+            raise _err(plat, f"{plat} must be a table, e.g. {plat}.text = \"...\"")
     days, times, dates = None, (), []
     if "every" in rule and "dates" in rule:
-        raise R.RuleError("a rule has either every = ... or dates = [...], not both")
+        raise _err("dates", "a rule has either every = ... or dates = [...], not both")
     if "every" in rule:
-        days, times = R.parse_every(str(rule["every"]))
+        days, times = _keyed("every", R.parse_every, str(rule["every"]))
     elif "dates" in rule:
-        dates = [R.parse_date_spec(d) for d in _str_list(rule["dates"])]
+        dates = [_keyed("dates", R.parse_date_spec, d) for d in _str_list(rule["dates"])]
         if "time" not in rule:
-            raise R.RuleError("dates = [...] needs time = \"HH:MM\"")
-        times = (R.parse_time(str(rule["time"])),)
+            raise _err("dates", "dates = [...] needs time = \"HH:MM\"")
+        times = (_keyed("time", R.parse_time, str(rule["time"])),)
     else:
         raise R.RuleError("a rule needs every = \"daily 09:00\" or dates = [\"12-10\"] with time")
     event = None
     if "event" in rule:
-        ev_tz = R.zone(str(rule.get("event_tz", camp.tz.key)))
-        event = _as_event(rule["event"], ev_tz)
+        ev_tz = _keyed("event_tz", R.zone, str(rule.get("event_tz", camp.tz.key)))
+        event = _keyed("event", _as_event, rule["event"], ev_tz)
     kinds = [k for k in ("text", "messages", "pool") if k in rule]
     if len(kinds) != 1:
         raise R.RuleError("a rule needs exactly one of text = \"...\", messages = [...] "
@@ -319,29 +322,32 @@ def _parse_rule(f: _File, sec: str, rule: Mapping[str, Any], camp: _Campaign,
                 _unknown(f, sec, m, MESSAGE_KEYS, "a message")
                 items.append(m)
             else:
-                raise R.RuleError("each of messages = [...] is a string or {text = \"...\"}")
+                raise _err("messages", "each of messages = [...] is a string or {text = \"...\"}")
         if not items:
-            raise R.RuleError("messages = [] is empty")
+            raise _err("messages", "messages = [] is empty")
     else:
-        items = _load_pool(str(rule["pool"]), config)
+        items = _keyed("pool", _load_pool, str(rule["pool"]), config)
     order = str(rule.get("order", "listed"))
     if order not in ("listed", "shuffled"):
-        raise R.RuleError(f"order must be listed or shuffled, not {order!r}")
+        raise _err("order", f"order must be listed or shuffled, not {order!r}")
     platforms = _str_list(rule.get("platforms", camp.platforms))
     for p in platforms:
         if p not in PLATFORMS:
-            raise R.RuleError(f"unknown platform {p!r} in platforms; use {', '.join(PLATFORMS)}")
+            raise _err("platforms", f"unknown platform {p!r} in platforms; use {', '.join(PLATFORMS)}")
     card = rule.get("card")
     if card is not None and (not isinstance(card, dict) or "template" not in card):
-        raise R.RuleError("card = {template = \"countdown\", ...fields} needs a template")
+        raise _err("card", "card = {template = \"countdown\", ...fields} needs a template")
     for it in items:
         if not str(it["text"]).strip():
-            raise R.RuleError("a message text is empty")
+            raise _err(kinds[0], "a message text is empty")
     # Fail early (at the rule's line) on placeholders that could never fill.
     probe = R.Context(datetime.combine(camp.start, times[0], camp.tz), camp.name, event)
+    kind = kinds[0]
     for it in items:
         for t in _texts(it):
-            R.render(t, probe)
+            _keyed(kind, R.render, t, probe)
+    if rule.get("today"):
+        _keyed("today", R.render, str(rule["today"]), probe)
     return _Rule(sec, f.loc(sec), days, times, dates, event, items, order == "shuffled",
                  rule.get("today"), platforms, camp.tags + _str_list(rule.get("tags", ())),
                  card, rule.get("link", camp.link))
