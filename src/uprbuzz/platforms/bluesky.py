@@ -1,0 +1,266 @@
+"""Bluesky through the atproto SDK (imported lazily, inside methods).
+
+Exactly-once support:
+- ``new_keys`` mints TIDs that the publish loop stores *before* sending; every post is created at
+  its stored record key, so a resend can never make a second copy.
+- A whole thread is ONE ``com.atproto.repo.applyWrites`` (all parts or none): each record's CID
+  is computed locally so part *i* can reference part *i-1* before anything exists.
+- A create that fails because a key is already taken is evidence that an earlier attempt
+  landed: ``publish`` then returns the records already stored at those keys (their real CIDs)
+  instead of raising. ``DuplicateContent`` is raised only when some keys exist and others do
+  not, which an atomic write cannot produce (someone else wrote there).
+
+Session: the stored session string is resumed (no request); a password login happens only when
+the server says that session is unusable (expired/revoked/invalid token), at most once per
+instance. CREATE and REFRESH events are persisted through ``session_save``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from uprbuzz.config import BlueskyConfig
+from uprbuzz.platforms import bluesky_records as rec
+from uprbuzz.platforms.base import (
+    Account,
+    AuthFailed,
+    DuplicateContent,
+    Limits,
+    OutgoingPart,
+    PlatformError,
+    Rejected,
+    Remote,
+    SessionLoad,
+    SessionSave,
+)
+from uprbuzz.platforms.bluesky_errors import error_name, is_token_error, map_error, status_of
+
+_tid_clock = rec.TidClock()  # one per process: keys stay monotonic across instances
+
+
+class BlueskyPlatform:
+    name = "bluesky"
+
+    def __init__(self, config: BlueskyConfig, *, session_load: SessionLoad | None = None,
+                 session_save: SessionSave | None = None, transport: Any = None,
+                 card_transport: Any = None, log: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.limits = Limits(max_length=300, max_images=4, max_image_bytes=config.image_budget,
+                             max_alt=2000, atomic_threads=True)
+        self._session_load = session_load
+        self._session_save = session_save
+        self._transport = transport  # httpx transport for the XRPC client (tests count requests)
+        self._card_transport = card_transport
+        self._log = log or (lambda _msg: None)
+        self._client: Any = None
+        self._did: str | None = None
+        self._handle: str | None = None
+        self._fresh_login = False  # True once this instance did a password login
+        self._dids: dict[str, str | None] = {}
+        self.password_logins = 0  # observable in tests and benchmarks
+
+    # --- session -------------------------------------------------------------------------
+
+    def _new_client(self) -> Any:
+        from atproto import Client
+        from atproto_client.request import Request
+
+        kw: dict[str, Any] = {"timeout": self.config.timeout}
+        if self._transport is not None:
+            kw["transport"] = self._transport
+        client = Client(base_url=self.config.pds_url, request=Request(**kw))
+
+        def on_change(event: Any, session: Any) -> None:
+            if event.value in ("create", "refresh") and self._session_save is not None:
+                self._session_save(session.export())
+
+        client.on_session_change(on_change)
+        return client
+
+    def _ensure(self) -> Any:
+        if self._client is not None:
+            return self._client
+        stored = self._session_load() if self._session_load else None
+        if stored:
+            client = self._new_client()
+            try:
+                client.login(session_string=stored, fetch_bsky_profile=False)
+                sess = client._session
+                if self._same_account(sess.handle, sess.did):
+                    self._client, self._did, self._handle = client, sess.did, sess.handle
+                    return client
+                self._log("bluesky: stored session belongs to another account; logging in")
+            except Exception:  # noqa: BLE001 - an unreadable session string: log in instead
+                self._log("bluesky: stored session unreadable; logging in")
+        return self._password_login()
+
+    def _same_account(self, handle: str, did: str) -> bool:
+        want = (self.config.handle or "").lstrip("@").lower()
+        return not want or want in (handle.lower(), did.lower())
+
+    def _password_login(self) -> Any:
+        if not self.config.has_credentials:
+            raise AuthFailed("no Bluesky handle/app password configured (set UPRBUZZ_BLUESKY_HANDLE "
+                             "and UPRBUZZ_BLUESKY_PASSWORD)", platform=self.name)
+        client = self._new_client()
+        self.password_logins += 1
+        self._log(f"bluesky: password login for {self.config.handle}")
+        try:
+            client.login(self.config.handle, self.config.password.reveal(),  # type: ignore[union-attr]
+                         fetch_bsky_profile=False)
+        except Exception as e:  # noqa: BLE001
+            err = map_error(e, write=False, what="login")
+            if status_of(e) == 401:
+                err = AuthFailed(f"login: Bluesky rejected handle {self.config.handle!r} or its app "
+                                 f"password ({err.message})", platform=self.name, status=401)
+            raise err from e
+        self._client, self._fresh_login = client, True
+        self._did, self._handle = client._session.did, client._session.handle
+        return client
+
+    def _call(self, fn: Callable[[Any], Any], *, write: bool, what: str) -> Any:
+        """Run ``fn(client)``; on a dead session log in once with the password and rerun
+        (safe for writes: a request refused for its token was not applied)."""
+        client = self._ensure()
+        try:
+            return fn(client)
+        except Exception as e:  # noqa: BLE001
+            if not is_token_error(e) or self._fresh_login:
+                raise map_error(e, write=write, what=what) from e
+            self._log(f"bluesky: stored session refused ({error_name(e) or type(e).__name__})")
+        client = self._password_login()
+        try:
+            return fn(client)
+        except Exception as e:  # noqa: BLE001
+            raise map_error(e, write=write, what=what) from e
+
+    # --- raw XRPC (JSON in, JSON out: records keep their exact bytes for local CIDs) ---------
+
+    def _procedure(self, nsid: str, body: Any, *, what: str, write: bool = True,
+                   encoding: str = "application/json") -> dict[str, Any]:
+        content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        resp = self._call(lambda c: c.invoke_procedure(nsid, content=content, input_encoding=encoding),
+                          write=write, what=what)
+        return resp.content if isinstance(resp.content, dict) else {}
+
+    def _query(self, nsid: str, params: Any, *, what: str) -> dict[str, Any]:
+        resp = self._call(lambda c: c.invoke_query(nsid, params=params), write=False, what=what)
+        return resp.content if isinstance(resp.content, dict) else {}
+
+    def _get_record(self, rkey: str) -> dict[str, Any] | None:
+        from atproto_client import models
+
+        self._ensure()
+        params = models.ComAtprotoRepoGetRecord.Params(repo=self._did, collection=rec.POST, rkey=rkey)
+        try:
+            return self._query("com.atproto.repo.getRecord", params, what=f"getRecord {rkey}")
+        except Rejected as e:
+            if "RecordNotFound" in e.message or "Could not locate record" in e.message:
+                return None
+            raise
+
+    # --- Platform protocol ---------------------------------------------------------------
+
+    def verify(self) -> Account:
+        from atproto_client import models
+
+        self._ensure()
+        out = self._query("com.atproto.repo.describeRepo",
+                          models.ComAtprotoRepoDescribeRepo.Params(repo=self._did), what="verify")
+        return Account(self.name, out.get("did", self._did or ""), out.get("handle", self._handle or ""))
+
+    def new_keys(self, count: int) -> list[str | None]:
+        return [_tid_clock.next() for _ in range(count)]
+
+    def publish(self, parts: Sequence[OutgoingPart], keys: Sequence[str | None],
+                reply_to: tuple[Remote, Remote] | None = None) -> list[Remote]:
+        if not parts:
+            return []
+        if len(keys) != len(parts) or not all(k and rec.is_tid(k) for k in keys):
+            raise ValueError("publish needs one stored TID per part (call new_keys first)")
+        from uprbuzz.platforms.bluesky_build import build_records
+
+        self._ensure()
+        records = build_records(self, parts, reply_to, [str(k) for k in keys])
+        writes, remotes = [], []
+        for key, record in zip(keys, records):
+            writes.append({"$type": "com.atproto.repo.applyWrites#create",
+                           "collection": rec.POST, "rkey": key, "value": record})
+            remotes.append(self._remote(str(key), rec.record_cid(record)))
+        try:
+            self._procedure("com.atproto.repo.applyWrites",
+                            {"repo": self._did, "validate": True, "writes": writes},
+                            what=f"applyWrites ({len(writes)} post{'s' * (len(writes) > 1)})")
+        except PlatformError as e:
+            if not _maybe_taken(e):
+                raise
+            existing = [self._get_record(str(k)) for k in keys]
+            if all(existing):
+                return [self._remote(str(k), str(r.get("cid", ""))) for k, r in zip(keys, existing)]
+            if any(existing):
+                raise DuplicateContent(f"some record keys of this thread already hold posts: {e.message}",
+                                       platform=self.name, status=e.status) from e
+            raise
+        return remotes
+
+    def lookup(self, part: OutgoingPart, key: str | None, since: datetime) -> Remote | None:
+        if not key:
+            return None
+        got = self._get_record(key)
+        return None if got is None else self._remote(key, str(got.get("cid", "")))
+
+    def delete(self, remote: Remote) -> None:
+        self._ensure()
+        rkey = remote.id or remote.uri.rsplit("/", 1)[-1]
+        repo = remote.uri.split("/")[2] if remote.uri.startswith("at://") else self._did
+        # deleteRecord of a missing key succeeds on the PDS: already gone is fine
+        self._procedure("com.atproto.repo.deleteRecord",
+                        {"repo": repo, "collection": rec.POST, "rkey": rkey}, what=f"delete {rkey}")
+
+    # --- helpers used by bluesky_build -----------------------------------------------------
+
+    def upload_blob(self, data: bytes, mime: str) -> dict[str, Any]:
+        out = self._procedure("com.atproto.repo.uploadBlob", data, encoding=mime,
+                              what=f"uploadBlob ({len(data):,} bytes)", write=False)
+        blob = out.get("blob")
+        if not isinstance(blob, dict):
+            raise Rejected("uploadBlob: no blob in the answer", platform=self.name)
+        return blob
+
+    def resolve_handle(self, handle: str) -> str | None:
+        from atproto_client import models
+
+        handle = handle.lstrip("@").lower()
+        if handle not in self._dids:
+            try:
+                out = self._query("com.atproto.identity.resolveHandle",
+                                  models.ComAtprotoIdentityResolveHandle.Params(handle=handle),
+                                  what=f"resolveHandle {handle}")
+                self._dids[handle] = out.get("did")
+            except (Rejected, PlatformError) as e:
+                if isinstance(e, AuthFailed):
+                    raise
+                self._dids[handle] = None  # unresolvable mention: dropped, the post still goes
+        return self._dids[handle]
+
+    def _remote(self, rkey: str, cid: str) -> Remote:
+        handle = self._handle or self._did or ""
+        return Remote(self.name, rkey, f"https://bsky.app/profile/{handle}/post/{rkey}",
+                      uri=rec.at_uri(self._did or "", rkey), cid=cid)
+
+    @property
+    def did(self) -> str | None:
+        return self._did
+
+    @property
+    def card_transport(self) -> Any:
+        return self._card_transport
+
+
+def _maybe_taken(e: PlatformError) -> bool:
+    """A create at an existing key: the PDS's MST refuses it (wording varies by version)."""
+    m = e.message.lower()
+    return isinstance(e, (Rejected,)) and not isinstance(e, AuthFailed) and (
+        "already" in m or "exists" in m or "conflict" in m) or e.status in (409, 500)

@@ -1,0 +1,124 @@
+"""Turn OutgoingParts into app.bsky.feed.post records: blobs, link card, facets, langs, reply refs.
+
+The records are chained before anything is written: part *i* replies to part *i-1* by the
+at:// URI of its chosen key and its locally computed CID.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from uprbuzz.platforms import bluesky_records as rec
+from uprbuzz.platforms.base import OutgoingPart, Rejected, Remote
+
+if TYPE_CHECKING:
+    from uprbuzz.platforms.bluesky import BlueskyPlatform
+
+MENTION = "app.bsky.richtext.facet#mention"
+LINK = "app.bsky.richtext.facet#link"
+TAG = "app.bsky.richtext.facet#tag"
+
+
+def build_records(plat: "BlueskyPlatform", parts: Sequence[OutgoingPart],
+                  reply_to: tuple[Remote, Remote] | None, keys: Sequence[str]) -> list[dict[str, Any]]:
+    did = plat.did or ""
+    created = rec.now_iso()
+    records: list[dict[str, Any]] = []
+    root = parent = None
+    if reply_to is not None:
+        root = rec.strong_ref(reply_to[0].uri, reply_to[0].cid)
+        parent = rec.strong_ref(reply_to[1].uri, reply_to[1].cid)
+    for i, (part, key) in enumerate(zip(parts, keys)):
+        embed = None
+        if part.media:
+            embed = image_embed(plat, part)
+        elif i == 0 and part.link:
+            embed = link_card(plat, part.link)
+        record = rec.post_record(
+            part.text, created_at=created, langs=part.langs, facets=facets(plat, part.text),
+            embed=embed, reply=(root, parent) if root and parent else None, tags=part.tags)
+        records.append(record)
+        ref = rec.strong_ref(rec.at_uri(did, key), rec.record_cid(record))
+        root = root or ref
+        parent = ref
+    return records
+
+
+def image_embed(plat: "BlueskyPlatform", part: OutgoingPart) -> dict[str, Any]:
+    from uprbuzz.imaging import ImageError, fit_to_budget
+
+    if len(part.media) > 4:
+        raise Rejected(f"{len(part.media)} images in one post (Bluesky allows 4)", platform="bluesky")
+    items = []
+    for m in part.media:
+        try:
+            enc = fit_to_budget(m.data, plat.config.image_budget)
+        except ImageError as e:
+            raise Rejected(f"image {m.filename or ''}: {e}".replace("image : ", "image: "),
+                           platform="bluesky") from e
+        blob = plat.upload_blob(enc.data, enc.mime)
+        items.append((blob, m.alt, enc.width, enc.height))
+    return rec.image_embed(items)
+
+
+def link_card(plat: "BlueskyPlatform", url: str) -> dict[str, Any]:
+    from uprbuzz.platforms.bluesky_card import fetch_card
+
+    meta, thumb = fetch_card(url, timeout=min(plat.config.timeout, 10.0),
+                             transport=plat.card_transport)
+    blob = None
+    if thumb:
+        from uprbuzz.imaging import probe
+
+        try:
+            blob = plat.upload_blob(thumb, probe(thumb).mime)
+        except Rejected:
+            blob = None  # a refused thumb gives a card without thumb, never a failed post
+    return rec.external_embed(url, meta.title, meta.description, blob)
+
+
+def facets(plat: "BlueskyPlatform", text: str) -> list[dict[str, Any]]:
+    """Links, tags and mentions (resolved to DIDs; unresolvable ones dropped), by byte offset."""
+    raw = _detect(text)
+    out = []
+    for f in raw:
+        feats = []
+        for feat in f.get("features", []):
+            if feat.get("$type") == MENTION:
+                did = feat.get("did") or ""
+                if not did.startswith("did:"):
+                    did = plat.resolve_handle(feat.get("handle") or did) or ""
+                if not did:
+                    continue
+                feat = {"$type": MENTION, "did": did}
+            feats.append(dict(feat))
+        if feats:
+            out.append({"index": dict(f["index"]), "features": feats})
+    out.sort(key=lambda f: f["index"]["byteStart"])
+    return out
+
+
+def _detect(text: str) -> list[dict[str, Any]]:
+    try:
+        from uprbuzz.checks.text import bluesky_facets  # the CHECKS helper, when present
+    except ImportError:
+        bluesky_facets = None
+    if bluesky_facets is not None:
+        return list(bluesky_facets(text))
+    from atproto_client.utils.facet_detection import detect_facets, detect_mentions
+
+    out = []
+    for f in detect_facets(text):
+        feats = []
+        for feat in f.features:
+            t = feat.py_type
+            if t == LINK:
+                feats.append({"$type": LINK, "uri": feat.uri})
+            elif t == TAG:
+                feats.append({"$type": TAG, "tag": feat.tag})
+        out.append({"index": {"byteStart": f.index.byte_start, "byteEnd": f.index.byte_end},
+                    "features": feats})
+    for m in detect_mentions(text):
+        out.append({"index": {"byteStart": m.byte_start, "byteEnd": m.byte_end},
+                    "features": [{"$type": MENTION, "handle": m.handle}]})
+    return out
