@@ -1,0 +1,243 @@
+"""One post on one platform: claim -> send -> record, with the error policy of the error tree.
+
+Atomic-thread platforms (Bluesky) claim every part with its key in one transaction and send one
+write; the others (X) go part by part, each replying to the previous part, so a thread that
+failed at part k resumes at part k.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Sequence
+
+from uprbuzz.platforms.base import (
+    Ambiguous, AuthFailed, DuplicateContent, OutgoingPart, Platform, PlatformError, RateLimited,
+    Rejected, Remote, TransientError,
+)
+from uprbuzz.publish_report import PlatformOutcome
+
+if TYPE_CHECKING:
+    from uprbuzz.publish import Publisher
+
+LOOKUP_SKEW = timedelta(seconds=30)  # clock skew allowance for "posted since the claim"
+MAX_TOTAL_ATTEMPTS = 25  # across runs: then give up (failed) instead of retrying forever
+RATE_MARGIN = 0.25  # seconds past a reset before trying again (never more than 1 s late)
+
+
+class Blocked(Exception):
+    """This platform cannot be used for the rest of the run (auth failed, far rate limit)."""
+
+    def __init__(self, outcome: PlatformOutcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+class Lane:
+    def __init__(self, pub: "Publisher", plat: Platform, post_id: str, chash: str,
+                 parts: Sequence[OutgoingPart], reply_to: tuple[Remote, Remote] | None) -> None:
+        self.pub, self.plat, self.name = pub, plat, plat.name
+        self.post_id, self.chash, self.parts, self.reply_to = post_id, chash, list(parts), reply_to
+        self.store = pub.store.publications
+        self.new = False
+        self.notes: list[str] = []
+
+    # --- entry -------------------------------------------------------------------------------
+    def run(self) -> PlatformOutcome:
+        rows = self.store.lane(self.post_id, self.name)
+        sent = {k: r.remote for k, r in rows.items() if r.state == "sent" and r.remote}
+        for k in sorted(sent):
+            if rows[k].content_hash and rows[k].content_hash != self.chash and k < len(self.parts):
+                self.notes.append(f"part {k + 1} was sent before the post changed; not resending it")
+        todo = [k for k in range(len(self.parts)) if k not in sent]
+        if not todo:
+            return self._outcome("sent", sent)
+        if self.plat.limits.atomic_threads:
+            groups = [todo]
+        else:
+            groups = [[k] for k in todo]
+        for group in groups:
+            first = group[0]
+            if first > 0 and first - 1 not in sent:
+                return self._outcome("deferred", sent, f"part {first} is not published yet")
+            reply = self._reply_for(first, sent)
+            res = self._send_group(group, reply)
+            if isinstance(res, PlatformOutcome):
+                res.remotes = [sent[k] for k in sorted(sent)] + res.remotes
+                return res
+            sent.update(res)
+        return self._outcome("sent", sent)
+
+    def _reply_for(self, first: int, sent: dict[int, Remote]) -> tuple[Remote, Remote] | None:
+        if first == 0:
+            return self.reply_to
+        root = self.reply_to[0] if self.reply_to else sent[0]
+        return (root, sent[first - 1])
+
+    def _outcome(self, state: str, sent: dict[int, Remote], msg: str = "",
+                 not_before: datetime | None = None) -> PlatformOutcome:
+        msg = "; ".join([m for m in [msg, *self.notes] if m])
+        return PlatformOutcome(self.name, state, [sent[k] for k in sorted(sent)], msg,
+                               not_before, self.new)
+
+    # --- one write ---------------------------------------------------------------------------
+    def _send_group(self, group: list[int], reply: tuple[Remote, Remote] | None
+                    ) -> dict[int, Remote] | PlatformOutcome:
+        pub = self.pub
+        keys = list(self.plat.new_keys(len(group)))
+        claimed = self.store.claim(
+            self.post_id, self.name, [(k, self.parts[k].text, keys[i]) for i, k in enumerate(group)],
+            self.chash, pub.owner, pub.now(), pub.lease)
+        if claimed is None:
+            return self._not_claimable(group)
+        keys = [r.idem_key for r in claimed]
+        claimed_at = claimed[0].claimed_at or pub.now()
+        if claimed[0].attempts > MAX_TOTAL_ATTEMPTS:
+            return self._fail(group, f"gave up after {claimed[0].attempts - 1} attempts", "exhausted")
+        parts = [self.parts[k] for k in group]
+        tries, rate_waits, was_ambiguous = 0, 0, False
+        while True:
+            try:
+                remotes = self.plat.publish(parts, keys, reply)
+                return self._record(group, remotes)
+            except DuplicateContent as e:
+                found = self._lookup(group, keys, claimed_at)
+                if found is not None:
+                    pub.log(f"{self.name}: {self.post_id} already on {self.name} (duplicate); recorded")
+                    return self._record(group, found, quiet=True)
+                return self._fail(group, f"rejected: {e.message}", "rejected")
+            except Rejected as e:
+                if was_ambiguous:  # our earlier attempt may have landed after all
+                    found = self._lookup(group, keys, claimed_at)
+                    if found is not None:
+                        return self._record(group, found)
+                return self._fail(group, f"rejected: {e.message}", "rejected")
+            except AuthFailed as e:
+                out = self._fail(group, f"authentication failed: {e.message}; check the "
+                                 f"{self.name} credentials", "auth")
+                raise Blocked(out) from e
+            except RateLimited as e:
+                now = pub.now()
+                wait = (e.reset_at - now).total_seconds() if e.reset_at else None
+                if wait is not None and wait <= pub.max_rate_wait and rate_waits < 3:
+                    rate_waits += 1
+                    pub.log(f"{self.name}: rate limited until {_hms(e.reset_at)}, waiting "
+                            f"{max(wait, 0):.1f}s")
+                    self.store.touch(self.post_id, self.name, group, pub.owner, now, pub.lease)
+                    pub.wait_until(e.reset_at, RATE_MARGIN)
+                    continue
+                until = e.reset_at or now + timedelta(seconds=pub.max_rate_wait)
+                msg = f"rate limited until {_hms(until)}, deferring"
+                pub.log(f"{self.name}: {msg}")
+                out = self._defer(group, msg, until, "rate")
+                raise Blocked(PlatformOutcome(self.name, "deferred", out.remotes, msg, until))
+            except Ambiguous as e:
+                was_ambiguous = True
+                pub.log(f"{self.name}: {self.post_id} outcome unknown ({e.message}); checking")
+                for k in group:
+                    self.store.mark(self.post_id, self.name, k, "unknown", pub.now(),
+                                    error=e.message, release=False)
+                try:
+                    found = self._lookup(group, keys, claimed_at)
+                except PlatformError as le:
+                    return self._unknown(group, f"could not check ({le.message}); "
+                                         "will check again next run")
+                if found is not None:
+                    return self._record(group, found)
+                for k in group:
+                    self.store.mark(self.post_id, self.name, k, "claimed", pub.now(),
+                                    error=e.message, release=False)
+                tries += 1
+            except TransientError as e:
+                tries += 1
+                if tries >= pub.max_attempts:
+                    until = pub.now() + timedelta(seconds=pub.backoff(tries))
+                    msg = f"{e.message}; retrying after {_hms(until)}"
+                    return self._defer(group, msg, until, "transient")
+                pub.log(f"{self.name}: {self.post_id}: {e.message}; retry {tries}")
+            except PlatformError as e:  # unmapped kind: treat like a possibly-applied write
+                return self._unknown(group, f"{e.message}; will check next run")
+            if tries >= pub.max_attempts:
+                until = pub.now() + timedelta(seconds=pub.backoff(tries))
+                return self._defer(group, f"no success after {tries} tries; retrying after "
+                                   f"{_hms(until)}", until, "transient")
+            self.store.touch(self.post_id, self.name, group, pub.owner, pub.now(), pub.lease)
+            pub.sleep(pub.backoff(tries))
+
+    def _lookup(self, group: list[int], keys: Sequence[str | None],
+                claimed_at: datetime) -> list[Remote] | None:
+        found = []
+        for i, k in enumerate(group):
+            r = self.plat.lookup(self.parts[k], keys[i], since=claimed_at - LOOKUP_SKEW)
+            if r is None:
+                return None if not found else found  # atomic writes land whole; X part-wise
+            found.append(r)
+        return found
+
+    def _record(self, group: list[int], remotes: Sequence[Remote],
+                quiet: bool = False) -> dict[int, Remote]:
+        out = {}
+        for k, r in zip(group, remotes):
+            self.store.mark_sent(self.post_id, self.name, k, r, self.pub.now())
+            out[k] = r
+            self.new = True
+            if not quiet:
+                self.pub.log(f"{self.name}: posted {self.post_id} part {k + 1} -> {r.url or r.uri}")
+        if len(out) < len(group):  # lookup found only the first parts: leave the rest claimable
+            for k in group[len(out):]:
+                self.store.mark(self.post_id, self.name, k, "deferred", self.pub.now(),
+                                error="not found after an unclear attempt; will resend")
+            return self._defer_outcome(out)
+        return out
+
+    def _defer_outcome(self, got: dict[int, Remote]) -> PlatformOutcome:
+        return PlatformOutcome(self.name, "deferred", [got[k] for k in sorted(got)],
+                               "thread partly published; the rest follows next run", None, True)
+
+    def _fail(self, group: list[int], msg: str, kind: str) -> PlatformOutcome:
+        self.pub.log(f"{self.name}: {self.post_id} failed: {msg}")
+        for k in group:
+            self.store.mark(self.post_id, self.name, k, "failed", self.pub.now(), error=msg,
+                            kind=kind)
+        return self._outcome_only("failed", msg)
+
+    def _defer(self, group: list[int], msg: str, until: datetime, kind: str) -> PlatformOutcome:
+        for k in group:
+            self.store.mark(self.post_id, self.name, k, "deferred", self.pub.now(), error=msg,
+                            kind=kind, not_before=until)
+        return self._outcome_only("deferred", msg, until)
+
+    def _unknown(self, group: list[int], msg: str) -> PlatformOutcome:
+        self.pub.log(f"{self.name}: {self.post_id}: {msg}")
+        for k in group:  # released: the next run (any process) reconciles it
+            self.store.mark(self.post_id, self.name, k, "unknown", self.pub.now(), error=msg)
+        return self._outcome_only("unknown", msg)
+
+    def _outcome_only(self, state: str, msg: str, until: datetime | None = None) -> PlatformOutcome:
+        msg = "; ".join([msg, *self.notes])
+        return PlatformOutcome(self.name, state, [], msg, until, self.new)
+
+    def _not_claimable(self, group: list[int]) -> PlatformOutcome:
+        rows = self.store.lane(self.post_id, self.name)
+        r = next((rows[k] for k in group if k in rows), None)
+        if r is None:
+            return self._outcome_only("deferred", "could not claim")
+        if r.state in ("claimed", "unknown"):
+            return self._outcome_only("skipped", "another uprbuzz process is publishing it")
+        if r.state == "deferred":
+            return self._outcome_only("deferred", r.error or "deferred", r.not_before)
+        if r.state == "retracted":
+            return self._outcome_only("retracted", "retracted")
+        if r.state == "sent":
+            return self._outcome_only("sent", "")
+        return self._outcome_only(r.state, r.error or "")
+
+
+def _hms(t: datetime | None) -> str:
+    return "?" if t is None else t.astimezone(timezone.utc).strftime("%H:%M:%SZ")
+
+
+def backoff(base: float, cap: float, n: int) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random (n = 1, 2, ...)."""
+    d = min(cap, base * (2 ** max(0, n - 1)))
+    return d / 2 + random.uniform(0, d / 2)
