@@ -1,0 +1,158 @@
+"""What the platforms will accept, and ``check_project``: every source of a project, checked.
+
+Per-post rules live in ``text``/``x``/``bluesky``/``media`` (pure: no store, no network).
+``check_project`` adds what only the whole project can see: config problems, ids used twice,
+approved posts whose time has passed unpublished. The heavy modules are imported only when a
+file actually has to be (re-)checked, so the warm path stays stdlib + SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from uprbuzz.collect import Collected, collect, post_checks
+from uprbuzz.model import Diagnostic, Post
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
+    from uprbuzz.store import Store
+
+__all__ = ["CheckResult", "check_project", "collect", "post_checks"]
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    collected: Collected = field(default_factory=Collected)
+    extra_posts: list[Post] = field(default_factory=list)  # campaigns (not from post files)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        e, w = len(self.errors), len(self.warnings)
+        cached = f" ({self.collected.hits} unchanged)" if self.collected.hits else ""
+        return (f"checked {self.files} file{'s' * (self.files != 1)}{cached}: "
+                f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}")
+
+
+def check_project(config: "Config", store: "Store | None" = None,
+                  paths: Iterable[str | Path] | None = None,
+                  now: datetime | None = None) -> CheckResult:
+    """Check post files (all of ``posts/``, or ``paths``), schedules and the config."""
+    from uprbuzz.config import CONFIG_NAME
+
+    paths = None if paths is None else [Path(p) for p in paths]
+    res = CheckResult()
+    if not (config.root / CONFIG_NAME).is_file():
+        res.diagnostics.append(Diagnostic(CONFIG_NAME, 1, 1, "error", "no-config",
+                                          f"no {CONFIG_NAME} in {config.root}: create one "
+                                          "(see the sample project) or run from the project folder"))
+    post_paths = paths if paths is None else [p for p in paths if p.suffix != ".toml"]
+    res.collected = collect(config, store, post_paths, check=True) if post_paths != [] else Collected()
+    res.files = len(res.collected.files)
+    res.diagnostics.extend(res.collected.diagnostics)
+    if paths is None or any(p.suffix == ".toml" for p in paths):
+        _campaigns(config, store, paths, res)
+    published = store.posts.published_ids() if store is not None else set()
+    now = now or _now()
+    res.diagnostics.extend(_cross_file(config, res, published, now))
+    res.diagnostics.sort(key=lambda d: (d.path, d.line, d.column))
+    return res
+
+
+def _now() -> datetime:
+    from uprbuzz.clock import default_clock
+
+    return default_clock().now()
+
+
+def _campaigns(config: "Config", store: "Store | None", paths: list[Path] | None,
+               res: CheckResult) -> None:
+    try:
+        from uprbuzz.campaigns import load_campaign_file, load_campaigns
+    except ImportError:  # campaigns not built yet
+        return
+    if paths is None:
+        loaded = load_campaigns(config, store)
+        res.files += len(list((config.root / config.schedules_dir).glob("*.toml")))
+    else:
+        from uprbuzz.sources import Loaded
+
+        loaded = Loaded()
+        for p in paths:
+            if p.suffix == ".toml" and p.name != "uprbuzz.toml":
+                loaded.extend(load_campaign_file(p, config))
+                res.files += 1
+    res.diagnostics.extend(loaded.diagnostics)
+    seen = {(d.path, d.line, d.code) for d in res.diagnostics}
+    for post in loaded.posts:
+        for d in post_checks(post, config):
+            # one message per problem, not one per occurrence of a recurring post
+            if (d.path, d.line, d.code) not in seen:
+                seen.add((d.path, d.line, d.code))
+                res.diagnostics.append(d)
+    res.extra_posts = list(loaded.posts)
+
+
+def _cross_file(config: "Config", res: CheckResult, published: set[str],
+                now: datetime) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    first: dict[str, str] = {}
+    for f in res.collected.files:
+        meta = f.meta
+        pid = meta.get("id")
+        if pid is None:
+            continue
+        line, col = _key_loc(f, "id")
+        if pid in first:
+            out.append(Diagnostic(f.rel, line, col, "error", "duplicate-id",
+                                  f"id '{pid}' is already used by {first[pid]}; ids must be "
+                                  "unique (set 'id:' or rename the file)"))
+        else:
+            first[pid] = f"{f.rel}:{line}"
+        if meta.get("status") == "approved" and meta.get("at") and pid not in published:
+            at = datetime.fromisoformat(meta["at"])
+            if at + config.late_limit < now:
+                line, col = _key_loc(f, "at")
+                out.append(Diagnostic(f.rel, line, col, "error", "missed",
+                                      _missed_msg(config, at, now)))
+    for post in res.extra_posts:
+        if post.id in first and post.source is not None:
+            out.append(Diagnostic.at(post.source, "error", "duplicate-id",
+                                     f"id '{post.id}' is already used by {first[post.id]}"))
+    return out
+
+
+def _missed_msg(config: "Config", at: datetime, now: datetime) -> str:
+    local = at.astimezone(config.zone)
+    late = now - at
+    ago = f"{late.days} days" if late >= timedelta(days=2) else f"{int(late.total_seconds() // 3600)} h"
+    return (f"approved post was due {local:%Y-%m-%d %H:%M %Z} ({at.astimezone(timezone.utc):%H:%M} "
+            f"UTC), {ago} ago, and was never published; past the late limit "
+            f"({int(config.late_limit.total_seconds() // 60)} min) it will not go out: "
+            "move 'at' or set status: draft")
+
+
+def _key_loc(f: "object", key: str) -> tuple[int, int]:
+    """Line and column of a front-matter key (recorded when the file was parsed)."""
+    from uprbuzz.collect import FileResult
+
+    assert isinstance(f, FileResult)
+    locs = f.meta.get("keys") or {}
+    if key in locs:
+        return tuple(locs[key])  # type: ignore[return-value]
+    return 1, 1
