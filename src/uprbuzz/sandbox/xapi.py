@@ -100,6 +100,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as requests sessions expect
     server_version = "uprbuzz-xapi/1"
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
 
@@ -244,7 +249,8 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | 
     httpd.processing_seconds = processing_seconds  # type: ignore[attr-defined]
     thread = None
     if background:
-        thread = threading.Thread(target=httpd.serve_forever, name="xapi", daemon=True)
+        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="xapi", daemon=True)
         thread.start()
     return XApiServer(httpd, thread)
 
@@ -286,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.httpd.shutdown).start())
     print(f"X API stand-in listening on {srv.url}", flush=True)
     try:
-        srv.httpd.serve_forever()
+        srv.httpd.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from oauthlib.oauth1 import RequestValidator, ResourceEndpoint
@@ -23,10 +23,10 @@ class XAccount:
     user_id: str
     username: str
     name: str
-    consumer_key: str
-    consumer_secret: str
-    access_token: str
-    access_secret: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_secret: str = field(repr=False)
 
     def public(self) -> dict[str, str]:
         return {"id": self.user_id, "username": self.username, "name": self.name}
