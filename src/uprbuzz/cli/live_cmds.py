@@ -1,0 +1,161 @@
+"""``uprbuzz live SESSION``, ``uprbuzz live who SESSION --at``, ``uprbuzz recap SESSION``."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from uprbuzz.cli.common import echo_json, project_config
+
+
+class LiveGroup(click.Group):
+    """``live SESSION ...`` means ``live serve SESSION ...``; ``live who ...`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["serve", *args]
+        return super().parse_args(ctx, args)
+
+
+def _session(name: str) -> tuple[Any, Any]:
+    from uprbuzz.live.session import SessionError, find_session, load_session
+
+    config = project_config()
+    try:
+        path = find_session(name, config.root, config.schedules_dir)
+        return config, load_session(path, config.root)
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e)) from e
+    except SessionError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@click.group(cls=LiveGroup)
+def live() -> None:
+    """Review-day live console keyed to the webcast clock.
+
+    \b
+      uprbuzz live SESSION [--host 127.0.0.1] [--port N] [--rehearse] [--speed X]
+      uprbuzz live who SESSION --at HH:MM:SS [--json]
+    SESSION is a name under schedules/ (us-upr-2020) or a path to a session .toml.
+    """
+
+
+@live.command("serve")
+@click.argument("session")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free port).")
+@click.option("--rehearse", is_flag=True, help="Replay on a simulated clock against the sandbox.")
+@click.option("--speed", type=float, default=10.0, show_default=True, help="Rehearsal clock speed.")
+def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> None:
+    """Serve the console for SESSION (prints its URL with the access token)."""
+    import os
+
+    import uvicorn
+
+    from uprbuzz.live.app import create_app
+    from uprbuzz.live.console import LiveConsole
+    from uprbuzz.store import Store
+
+    config, sess = _session(session)
+    store = Store.open(config)
+    runner = None
+    if rehearse:
+        from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
+
+        targets = tuple(sess.platforms or config.platforms)
+        try:
+            check_sandbox(config, targets)
+        except NotSandbox as e:
+            raise click.ClickException(str(e)) from e
+        console = rehearsal_console(config, store, sess, speed)
+        runner = CueRunner(console, on_fire=lambda cid: click.echo(f"cue fired: {cid}"))
+    else:
+        console = LiveConsole(config, store, sess)
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    token = os.environ.get("UPRBUZZ_LIVE_TOKEN") or secrets.token_urlsafe(24)
+    console.start()
+    if runner:
+        runner.start()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach it and has the URL can "
+                   "post to your accounts", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"uprbuzz live: {sess.title}" + (" (REHEARSAL x%g)" % speed if rehearse else ""))
+    click.echo(f"console: http://{shown}:{port}/?token={token}")
+    click.echo(f"session key: {console.key}; pending posts resumed: "
+               f"{len(console.store.pending(console.key))}")
+    sys.stdout.flush()
+    try:
+        uvicorn.run(create_app(console, token), host=host, port=port, log_level="warning",
+                    timeout_graceful_shutdown=2)
+    finally:
+        if runner:
+            runner.stop()
+        console.stop()
+        store.close()
+
+
+@live.command("who")
+@click.argument("session")
+@click.option("--at", "at", required=True, help="Broadcast offset, e.g. 01:02:03.")
+@click.option("--json", "as_json", is_flag=True, help="Print {offset, segment, speaker, next}.")
+@click.option("--no-marks", is_flag=True, help="Ignore the \"now speaking\" marks in the store.")
+def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
+    """Who speaks at a broadcast offset (predicted, re-anchored by the console's marks)."""
+    from uprbuzz.live.clock import parse_hms
+    from uprbuzz.live.speakers import Timeline
+
+    config, sess = _session(session)
+    try:
+        offset = parse_hms(at)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--at") from e
+    marks: dict[int, float] = {}
+    if not no_marks and config.state_path.is_file():
+        from uprbuzz.live.store import LiveStore
+        from uprbuzz.store import Store
+
+        with Store.open(config) as store:
+            marks = LiveStore(store.db).marks(sess.id)
+    res = Timeline(sess, marks).who(offset)
+    if as_json:
+        echo_json({k: res[k] for k in ("offset", "segment", "speaker", "next")})
+        return
+    entry = res["entry"] or {}
+    now = res["speaker"] or entry.get("name") or "—"
+    click.echo(f"{res['offset']}  {res['segment'] or 'outside the session'}  now: {now}  "
+               f"next: {res['next'] or '—'}")
+
+
+@click.command("recap")
+@click.argument("session")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE instead of standard output.")
+@click.option("--key", help="Store key of the coverage (default: the session's; rehearsals "
+                            "have their own, printed by the console).")
+def recap(session: str, fmt: str, output: Path | None, key: str | None) -> None:
+    """Export a live session's coverage: offset, speaker, text, links, webcast time."""
+    from uprbuzz.live.recap import recap_rows, to_csv, to_markdown
+    from uprbuzz.store import Store
+
+    config, sess = _session(session)
+    if not config.state_path.is_file():
+        raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
+    with Store.open(config) as store:
+        rows = recap_rows(store, sess, key, tuple(sess.platforms or config.platforms))
+    text = to_csv(rows) if fmt == "csv" else to_markdown(rows, sess)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} posts to {output}", err=True)
+    else:
+        click.echo(text, nl=False)

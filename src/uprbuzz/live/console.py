@@ -1,0 +1,337 @@
+"""The console's core, shared by the web app, rehearsal and tests: state plus actions.
+
+Every action writes the state store first and then tells the listeners (the web app pushes
+the new state to every open page). A submitted post is stored before any platform is called;
+``start()`` re-queues whatever a previous process left unsent.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from uprbuzz.clock import Clock, default_clock
+from uprbuzz.live.clock import BroadcastClock, format_hms, parse_hms
+from uprbuzz.live.sender import PlatformWorker, remote_from
+from uprbuzz.live.session import LiveSession
+from uprbuzz.live.speakers import Timeline
+from uprbuzz.live.store import LivePost, LiveStore
+from uprbuzz.model import Card, Part, Post, post_from_dict, post_to_dict
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
+    from uprbuzz.platforms.base import Remote
+    from uprbuzz.store import Store
+
+
+class ConsoleError(ValueError):
+    """An operator action that cannot be done (plain sentence, shown on the page)."""
+
+
+class _Blank(dict):  # str.format_map that leaves unknown {names} as they are
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(template: str, **values: str) -> str:
+    return template.format_map(_Blank(values)).replace("{cursor}", "").strip()
+
+
+class LiveConsole:
+    def __init__(self, config: "Config", store: "Store", session: LiveSession, *,
+                 key: str | None = None, clock: Clock | None = None,
+                 publisher_factory: Callable[[str], Any] | None = None,
+                 rate: float = 1.0, rehearsal: bool = False, retry_cap: float = 30.0) -> None:
+        self.config, self.session = config, session
+        self.facade = store
+        self.store = LiveStore(store.db)
+        self.key = key or session.id
+        self.rate, self.rehearsal, self.retry_cap = rate, rehearsal, retry_cap
+        self.clock = clock or default_clock()
+        start = self.store.ensure_session(self.key, session.path, session.title, session.start)
+        self.bclock = BroadcastClock(start, self.clock)
+        self.timeline = Timeline(session, self.store.marks(self.key))
+        self.targets = tuple(session.platforms or config.platforms)
+        factory = publisher_factory or self._default_publisher
+        self.workers = {p: PlatformWorker(self, p, factory) for p in self.targets}
+        self.listeners: list[Callable[[int], None]] = []
+        self.version = 0
+        self._lock = threading.RLock()
+        self._prepared: dict[int, tuple[Post, str, bool]] = {}
+        self.started = False
+
+    def _default_publisher(self, name: str) -> Any:
+        from uprbuzz.publish import Publisher
+
+        return Publisher(self.config, self.facade, clock=self.clock)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the platform workers and re-queue every post not yet sent everywhere."""
+        for lp in self.store.pending(self.key):
+            for p in self.targets:
+                if lp.platforms.get(p, {}).get("state") not in ("sent", "failed"):
+                    self.workers[p].enqueue(lp.n)
+        for w in self.workers.values():
+            w.start()
+        self.started = True
+
+    def stop(self) -> None:
+        for w in self.workers.values():
+            w.stop()
+        for w in self.workers.values():
+            if w.thread.is_alive():
+                w.thread.join(timeout=5)
+
+    def subscribe(self, fn: Callable[[int], None]) -> Callable[[], None]:
+        self.listeners.append(fn)
+        return lambda: self.listeners.remove(fn) if fn in self.listeners else None
+
+    def changed(self) -> None:
+        with self._lock:
+            self.version += 1
+            v = self.version
+        for fn in list(self.listeners):
+            try:
+                fn(v)
+            except Exception:  # a closed page must not break the others
+                pass
+
+    # --- clock and speakers ------------------------------------------------------------------
+    def offset(self) -> float:
+        return self.bclock.offset()
+
+    def sync(self, shown: str | float) -> float:
+        try:
+            secs = parse_hms(shown)
+        except ValueError as e:
+            raise ConsoleError(str(e)) from None
+        at = self.clock.now()
+        start = self.bclock.sync(secs, at)
+        self.store.add_sync(self.key, at, secs, start)
+        self.changed()
+        return secs
+
+    def mark(self, who: str | int, offset: float | None = None) -> dict[str, Any]:
+        """Now speaking: ``who`` (a speaker's name, a segment kind or a timeline index)."""
+        off = self.offset() if offset is None else offset
+        try:
+            e = self.timeline.mark(int(who) if str(who).isdigit() else str(who), off)
+        except (KeyError, IndexError) as ex:
+            raise ConsoleError(str(ex).strip('"')) from None
+        self.store.add_mark(self.key, e.index, e.name, off)
+        self.changed()
+        return self.timeline.who(off)
+
+    def who(self, offset: float | None = None) -> dict[str, Any]:
+        return self.timeline.who(self.offset() if offset is None else offset)
+
+    # --- posting -----------------------------------------------------------------------------
+    def _post_dict(self, post_id: str, text: str, card: Card | None) -> dict[str, Any]:
+        post = Post(id=post_id, parts=(Part(text),), status="approved", platforms=self.targets,
+                    langs=self.session.langs, card=card, origin="live")
+        return post_to_dict(post)
+
+    def ensure_anchor(self) -> LivePost:
+        lp, created = self.store.add_post(
+            self.key, kind="anchor", text=self.session.anchor, n=0, speaker=None,
+            offset=self.offset(), data_for=lambda n, pid: self._post_dict(pid, self.session.anchor, None))
+        if created:
+            self._enqueue(0)
+        return lp
+
+    def submit(self, text: str, *, kind: str = "text", card: Card | None = None,
+               client_id: str | None = None, cue_id: str | None = None) -> LivePost:
+        text = text.strip()
+        if not text:
+            raise ConsoleError("nothing to post: the text is empty")
+        self._check_length(text)
+        self.ensure_anchor()
+        off = self.offset()
+        now = self.timeline.who(off)
+        speaker = now["speaker"] or (now["entry"] or {}).get("name")
+        lp, created = self.store.add_post(
+            self.key, kind=kind, text=text, speaker=speaker, offset=off, cue_id=cue_id,
+            client_id=client_id, data_for=lambda n, pid: self._post_dict(pid, text, card))
+        if created:
+            self._enqueue(lp.n)
+        return lp
+
+    def submit_card(self, state: str, paragraph: str, rec_text: str, *, text: str | None = None,
+                    client_id: str | None = None) -> LivePost:
+        if not (state and paragraph and rec_text):
+            raise ConsoleError("a recommendation card needs the State, the paragraph and the text")
+        stamp = format_hms(self.offset())
+        card = Card("recommendation", {"state": state, "text": rec_text, "paragraph": paragraph,
+                                       "timestamp": stamp})
+        return self.submit(text or self.card_text(state, paragraph, rec_text), kind="card",
+                           card=card, client_id=client_id)
+
+    def card_text(self, state: str, paragraph: str, rec_text: str) -> str:
+        tags = " ".join(self.session.hashtags)
+        head, tail = f"{state} recommends: “", f"” (para {paragraph}) {tags}".rstrip()
+        room = 270 - len(head) - len(tail)
+        quote = rec_text if len(rec_text) <= room else rec_text[: max(room - 1, 10)].rstrip() + "…"
+        return head + quote + tail
+
+    def _check_length(self, text: str) -> None:
+        try:
+            from uprbuzz.checks.text import measure
+        except ImportError:
+            return
+        m = measure(text)
+        for p in self.targets:
+            info = m.get(p) or {}
+            if info and not info.get("valid", True):
+                n = info.get("weighted_length", info.get("graphemes"))
+                raise ConsoleError(f"too long for {p}: {n}/{info.get('limit')}")
+
+    def _enqueue(self, n: int) -> None:
+        for p in self.targets:
+            self._platform_update(n, p, state="queued", notify=False)
+            self.workers[p].enqueue(n)
+        self.changed()
+
+    def retry(self, n: int) -> LivePost:
+        lp = self.store.post(self.key, n)
+        if lp is None:
+            raise ConsoleError(f"no post #{n}")
+        for p in self.targets:
+            st = lp.platforms.get(p, {}).get("state")
+            w = self.workers[p]
+            if st == "failed" or (st in (None, "queued") and w.busy is None and w.q.empty()):
+                self._platform_update(n, p, state="queued", error="", notify=False)
+                w.enqueue(n)
+            elif st in ("retrying", "waiting"):
+                w.retry_now()
+        self.changed()
+        return lp
+
+    # --- cues --------------------------------------------------------------------------------
+    def cue_text(self, text: str) -> str:
+        return fill(text, webtv=self.session.webtv, hashtags=" ".join(self.session.hashtags),
+                    sur=self.session.state_under_review, title=self.session.title)
+
+    def cue_due(self, cue: Any) -> float | None:
+        if cue.at is not None:
+            return cue.at
+        try:
+            base = self.timeline.start_of(cue.speaker or cue.segment)
+        except KeyError:
+            return None
+        return base + cue.delay
+
+    def fire_cue(self, cue_id: str) -> LivePost | None:
+        cue = next((c for c in self.session.cues if c.id == cue_id), None)
+        if cue is None:
+            raise ConsoleError(f"no cue {cue_id!r}")
+        if not self.store.set_cue(self.key, cue_id, "fired"):
+            return None  # fired or skipped already (another operator, or a double click)
+        card = None
+        if cue.card:
+            fields = {k: self.cue_text(v) for k, v in cue.card.items() if k != "template"}
+            fields.setdefault("timestamp", format_hms(self.offset()))
+            card = Card(cue.card["template"], fields)
+        lp = self.submit(self.cue_text(cue.text), kind="cue", card=card, cue_id=cue_id)
+        self.store.set_cue_post(self.key, cue_id, lp.post_id)
+        self.changed()
+        return lp
+
+    def skip_cue(self, cue_id: str) -> bool:
+        if not any(c.id == cue_id for c in self.session.cues):
+            raise ConsoleError(f"no cue {cue_id!r}")
+        done = self.store.set_cue(self.key, cue_id, "skipped")
+        self.changed()
+        return done
+
+    # --- worker callbacks --------------------------------------------------------------------
+    def _platform_update(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
+        info["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        self.store.update_platform(self.key, n, platform, self.targets, **info)
+        if notify:
+            self.changed()
+
+    def prepared(self, lp: LivePost) -> tuple[Post, str, bool]:
+        """The Post to send (card rendered once, shared by both lanes) and its ledger hash."""
+        with self._lock:
+            if lp.n in self._prepared:
+                return self._prepared[lp.n]
+            post = post_from_dict(lp.data)
+            chash, ok = post.content_hash(), True
+            if post.card is not None:
+                try:
+                    from uprbuzz.publish_prepare import render_cards
+
+                    post = render_cards(post, self.config)
+                except Exception:  # publish_post reports the render error as the outcome
+                    ok = False
+            self._prepared[lp.n] = (post, chash, ok)
+            return post, chash, ok
+
+    def reply_to(self, platform: str, n: int) -> "tuple[Remote, Remote] | None | str":
+        """(root, parent) for post ``n``: the anchor is the root, the last landed post the parent.
+
+        "wait" while the anchor is still on its way; None (unthreaded) if the anchor failed.
+        """
+        if n == 0:
+            return None
+        posts = self.store.posts(self.key)
+        anchor = next((p for p in posts if p.n == 0), None)
+        if anchor is None:
+            return None
+        a = anchor.platforms.get(platform, {})
+        if a.get("state") == "failed":
+            return None
+        if a.get("state") != "sent" or not a.get("remotes"):
+            return "wait"
+        root = remote_from(a["remotes"][0], platform)
+        parent = remote_from(a["remotes"][-1], platform)
+        for p in posts:
+            info = p.platforms.get(platform, {})
+            if 0 < p.n < n and info.get("state") == "sent" and info.get("remotes"):
+                parent = remote_from(info["remotes"][-1], platform)
+        return (root, parent)
+
+    # --- the page's state --------------------------------------------------------------------
+    def cues_json(self) -> list[dict[str, Any]]:
+        done = self.store.cues(self.key)
+        out = []
+        for c in self.session.cues:
+            due = self.cue_due(c)
+            trigger = (f"at {format_hms(c.at)}" if c.at is not None else
+                       f"when {c.speaker} starts" if c.speaker else f"when the {c.segment} starts")
+            d = done.get(c.id, {})
+            out.append({"id": c.id, "text": self.cue_text(c.text), "trigger": trigger,
+                        "due": due, "due_hms": None if due is None else format_hms(due),
+                        "card": c.card, "state": d.get("state", "ready"),
+                        "post_id": d.get("post_id")})
+        return out
+
+    def state(self) -> dict[str, Any]:
+        s = self.session
+        off = self.offset()
+        return {
+            "version": self.version,
+            "session": {"id": s.id, "key": self.key, "title": s.title, "webtv": s.webtv,
+                        "hashtags": list(s.hashtags), "sur": s.state_under_review,
+                        "scheduled_start": s.start.isoformat(), "platforms": list(self.targets),
+                        "rehearsal": self.rehearsal, "anchor": s.anchor,
+                        "has_recommendations": bool(s.recommendations)},
+            "clock": {"start": self.bclock.start.isoformat(), "now": self.clock.now().isoformat(),
+                      "offset": off, "rate": self.rate},
+            "who": self.timeline.who(off),
+            "timeline": self.timeline.as_json(),
+            "template": self.store.template(self.key) or s.template,
+            "posts": [p.as_json() for p in self.store.posts(self.key)],
+            "cues": self.cues_json(),
+            "syncs": self.store.syncs(self.key)[-5:],
+        }
+
+    def set_template(self, template: str) -> None:
+        self.store.set_template(self.key, template)
+        self.changed()
+
+    def recommendations(self, state: str) -> list[dict[str, str]]:
+        return [{"paragraph": r.paragraph, "text": r.text, "states": list(r.states),
+                 "theme": r.theme} for r in self.session.recommendations_by(state)]
