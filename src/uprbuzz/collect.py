@@ -206,6 +206,18 @@ def post_checks(post: Post, config: "Config") -> list[Diagnostic]:
     return out
 
 
+# Post-level messages of the platform checks name no position: point them at their key.
+_KEY_OF = {"bsky-too-many-langs": "lang", "bsky-too-many-tags": "tags", "bsky-tag-too-long": "tags"}
+
+
+def _relocate(d: Diagnostic, rel: str, keys: dict[str, tuple[int, int]]) -> Diagnostic:
+    key = _KEY_OF.get(d.code, "")
+    if d.path == rel and (d.line, d.column) == (1, 1) and key in keys:
+        line, col = keys[key]
+        return Diagnostic(d.path, line, col, d.severity, d.code, d.message)
+    return d
+
+
 def _fresh(data: bytes, rel: str, config: "Config", check: bool) -> FileResult:
     from uprbuzz.queue import parse_post_full
 
@@ -213,7 +225,10 @@ def _fresh(data: bytes, rel: str, config: "Config", check: bool) -> FileResult:
     lengths = None
     if check and post is not None:
         seen = {(d.line, d.column, d.code) for d in diags}
-        diags += [d for d in post_checks(post, config) if (d.line, d.column, d.code) not in seen]
+        for d in post_checks(post, config):
+            d = _relocate(d, rel, keys)
+            if (d.line, d.column, d.code) not in seen:
+                diags.append(d)
         lengths = lengths_of(post)
     diags.sort(key=lambda d: (d.line, d.column))
     meta = _meta(post, diags, check, _deps(config.root, post), lengths)
@@ -259,3 +274,45 @@ def collect(config: "Config", store: "Store | None" = None,
         store.cache.put_many(misses)
         store.posts.record_seen_many(fresh_posts)
     return out
+
+
+class PostResults:
+    """Checks and lengths of posts that come from no post file (campaign occurrences, stored
+    posts), cached by content hash in the same table under ``#post/<hash>`` keys."""
+
+    def __init__(self, config: "Config", store: "Store | None") -> None:
+        self.config, self.store = config, store
+        self.fp = fingerprint(config).hex()
+        self._cache: dict[str, tuple[str, bytes]] | None = None
+        self.new: list[tuple[str, str, bytes]] = []
+
+    @property
+    def cache(self) -> dict[str, tuple[str, bytes]]:
+        if self._cache is None:  # loaded on first use: most projects have no such posts
+            self._cache = self.store.cache.load_all() if self.store is not None else {}
+        return self._cache
+
+    def get(self, post: Post, check: bool) -> dict[str, Any]:
+        # keyed on everything, positions included: they end up in the messages
+        blob = json.dumps(post_to_dict(post), sort_keys=True, default=str).encode()
+        key = f"#post/{hashlib.sha256(blob).hexdigest()}"
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] == self.fp:
+            meta = json.loads(bytes(hit[1]))
+            if (meta["checked"] or not check) and _deps_ok(self.config.root, meta["deps"]):
+                return meta
+        diags = post_checks(post, self.config) if check else []
+        meta = _meta(post, diags, check, _deps(self.config.root, post), lengths_of(post))
+        meta["diags"] = [[d.path, *row] for d, row in zip(diags, meta["diags"])]
+        self.cache[key] = (self.fp, json.dumps(meta).encode())
+        self.new.append((key, self.fp, self.cache[key][1]))
+        return meta
+
+    @staticmethod
+    def diagnostics(meta: dict[str, Any]) -> list[Diagnostic]:
+        return [Diagnostic(*row) for row in meta["diags"]]
+
+    def save(self) -> None:
+        if self.store is not None and self.new:
+            self.store.cache.put_many(self.new)
+            self.new = []

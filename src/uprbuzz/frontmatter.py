@@ -150,8 +150,12 @@ def _yaml_problem(e: yaml.YAMLError, front: str, first_line: int) -> Problem:
         line, col = first_line, 1
     problem = getattr(e, "problem", None)
     if problem:
-        ctx = getattr(e, "context", None)
-        msg = f"{ctx} {problem}" if ctx else str(problem)
+        ctx, cmark = getattr(e, "context", None), getattr(e, "context_mark", None)
+        msg = str(problem)
+        if ctx and cmark is not None and cmark is not mark:
+            msg += f" ({ctx} at line {first_line + cmark.line})"
+        elif ctx:
+            msg += f" ({ctx})"
     else:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
     return Problem(line, col, "yaml-syntax", f"YAML syntax error: {msg}")

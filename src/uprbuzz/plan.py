@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from uprbuzz.collect import collect, lengths_of
+from uprbuzz.collect import PostResults, collect, lengths_of
 from uprbuzz.model import Post
 
 if TYPE_CHECKING:
@@ -84,13 +84,16 @@ def build_plan(config: "Config", store: "Store | None", start: datetime, end: da
                   "published" if m["id"] in published else m["status"])
         plan.items.append(_item(at.astimezone(zone), m["id"], m["targets"], lengths,
                                 m.get("nparts", 1), status, "queue", f.rel, post))
+    results = PostResults(config, store)
     for post in _other_posts(config, store):
         if post.at is None or not start <= post.at < end:
             continue
         status = "published" if post.id in published else post.status
         plan.items.append(_item(post.at.astimezone(zone), post.id, list(post.targets),
-                                lengths_of(post), len(post.parts), status, post.origin,
-                                post.source.path if post.source else "", post))
+                                results.get(post, check=False)["lengths"], len(post.parts),
+                                status, post.origin, post.source.path if post.source else "",
+                                post))
+    results.save()
     plan.items.sort(key=lambda it: (it.at, it.post_id))
     plan.days = _days(config, plan.items)
     return plan
@@ -120,9 +123,7 @@ def _other_posts(config: "Config", store: "Store | None") -> list[Post]:
 
 
 def _days(config: "Config", items: list[PlanItem]) -> list[dict[str, Any]]:
-    budget = _budget(config)
     days: dict[date, dict[str, Any]] = {}
-    per_day_posts: dict[date, list[Post]] = {}
     for it in items:
         d = days.setdefault(it.at.date(), {"date": it.at.date().isoformat(), "posts": 0,
                                            "publications": 0, "by_platform": {}, "drafts": 0})
@@ -136,14 +137,13 @@ def _days(config: "Config", items: list[PlanItem]) -> list[dict[str, Any]]:
             n = len(it.lengths.get(p) or ()) or it.nparts
             d["publications"] += n
             d["by_platform"][p] = d["by_platform"].get(p, 0) + n
-        if budget is not None and it.post is not None:
-            per_day_posts.setdefault(it.at.date(), []).append(it.post)
-    if budget is not None:
-        for day, posts in per_day_posts.items():
-            d = days[day]
-            d["x_cost"] = round(sum(budget.x_cost(p) for p in posts if "x" in p.targets), 4)
-            warn = getattr(budget, "day_warnings", None)
-            d["warnings"] = list(warn(day, posts)) if callable(warn) else []
+    budget = _budget(config)
+    if budget is not None:  # optional: X cost and cap warnings per day
+        posts = [it.post for it in items if it.post is not None and it.status == "approved"]
+        for day, dp in budget.plan_days(posts).items():
+            if day in days:
+                days[day]["x_cost"] = round(dp.x_cost, 4)
+                days[day]["warnings"] = list(dp.warnings)
     return [days[k] for k in sorted(days)]
 
 

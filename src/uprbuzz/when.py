@@ -35,10 +35,9 @@ def localize(naive: datetime, zone: ZoneInfo, zone_name: str) -> tuple[datetime 
     back = a.astimezone(timezone.utc).astimezone(zone)
     if back.replace(tzinfo=None) != naive:
         return None, ("nonexistent-time",
-                      f"{shown} does not exist in {zone_name}: the clocks skip that hour when "
-                      f"daylight-saving time starts; pick another time or write the offset "
-                      f"(e.g. {naive.strftime('%Y-%m-%dT%H:%M')}{_off(b)} means "
-                      f"{b.astimezone(timezone.utc):%H:%M} UTC)", "error")
+                      f"{shown} does not exist in {zone_name}: the clocks skip an hour "
+                      f"({_off(a)} to {_off(b)}) when daylight-saving time starts; pick another "
+                      f"time, e.g. {back:%H:%M}", "error")
     return None, ("ambiguous-time",
                   f"{shown} happens twice in {zone_name} (the clocks go back that night); "
                   f"write it with its offset: {naive.strftime('%Y-%m-%dT%H:%M')}{_off(a)} for "

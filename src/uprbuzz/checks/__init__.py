@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from uprbuzz.collect import Collected, collect, post_checks
+from uprbuzz.collect import Collected, PostResults, collect, post_checks
 from uprbuzz.model import Diagnostic, Post
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def check_project(config: "Config", store: "Store | None" = None,
         res.diagnostics.append(Diagnostic(CONFIG_NAME, 1, 1, "error", "no-config",
                                           f"no {CONFIG_NAME} in {config.root}: create one "
                                           "(see the sample project) or run from the project folder"))
+    res.diagnostics.extend(_config_checks(config))
     post_paths = paths if paths is None else [p for p in paths if p.suffix != ".toml"]
     res.collected = collect(config, store, post_paths, check=True) if post_paths != [] else Collected()
     res.files = len(res.collected.files)
@@ -72,6 +73,32 @@ def check_project(config: "Config", store: "Store | None" = None,
     res.diagnostics.extend(_cross_file(config, res, published, now))
     res.diagnostics.sort(key=lambda d: (d.path, d.line, d.column))
     return res
+
+
+def _config_checks(config: "Config") -> list[Diagnostic]:
+    """Sections of uprbuzz.toml that other modules parse lazily: validate them now."""
+    from uprbuzz.config import CONFIG_NAME, ConfigError
+
+    try:
+        from uprbuzz.budget import Budget
+    except ImportError:
+        return []
+    try:
+        Budget.from_config(config)
+    except ConfigError as e:
+        line = _toml_line(config.root / CONFIG_NAME, "[budget]")
+        return [Diagnostic(CONFIG_NAME, line, 1, "error", "config", e.message)]
+    return []
+
+
+def _toml_line(path: Path, needle: str) -> int:
+    try:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip().startswith(needle):
+                return i
+    except OSError:
+        pass
+    return 1
 
 
 def _now() -> datetime:
@@ -99,12 +126,14 @@ def _campaigns(config: "Config", store: "Store | None", paths: list[Path] | None
                 res.files += 1
     res.diagnostics.extend(loaded.diagnostics)
     seen = {(d.path, d.line, d.code) for d in res.diagnostics}
+    results = PostResults(config, store)
     for post in loaded.posts:
-        for d in post_checks(post, config):
+        for d in results.diagnostics(results.get(post, check=True)):
             # one message per problem, not one per occurrence of a recurring post
             if (d.path, d.line, d.code) not in seen:
                 seen.add((d.path, d.line, d.code))
                 res.diagnostics.append(d)
+    results.save()
     res.extra_posts = list(loaded.posts)
 
 
