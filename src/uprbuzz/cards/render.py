@@ -1,0 +1,165 @@
+"""Render a template with a brand kit into a Pillow image, its alt text and a layout report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+from uprbuzz.cards import templates as T
+from uprbuzz.cards.brand import Brand, BrandError, load_brand
+from uprbuzz.cards.fonts import check_raqm
+from uprbuzz.cards.layout import Box, Measurer, draw, fit
+
+RENDERER_VERSION = "1"
+
+
+class CardError(ValueError):
+    """A card that cannot be rendered as asked (missing image, image outside the project)."""
+
+
+@dataclass
+class Rendered:
+    image: Any  # PIL.Image.Image (RGB)
+    alt: str
+    report: dict[str, Any]
+    kind: str = "flat"  # flat -> PNG, photo -> JPEG
+    layers: dict[str, Any] = field(default_factory=dict)  # inspect=True: text alpha per box
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.report.get("warnings", []))
+
+
+def as_brand(brand: Brand | Mapping[str, Any] | Any | None, root: Path | None = None) -> Brand:
+    """A Brand from a Brand, a Config, a ``[brand]`` mapping, or None (the defaults)."""
+    if isinstance(brand, Brand):
+        return brand
+    if brand is None or isinstance(brand, Mapping):
+        return load_brand(SimpleNamespace(brand=brand or {}, root=root or Path.cwd(), name=""))
+    return load_brand(brand)
+
+
+def resolve(template: str, fields: Mapping[str, Any], brand: Brand,
+            today: date | None = None) -> tuple[T.Template, dict[str, str]]:
+    t = T.get(template)
+    v = t.resolve(fields, today)
+    v["_handle"], v["_brand"] = brand.handle, brand.name
+    return t, v
+
+
+def card_key(template: str, values: Mapping[str, str], size: str, brand: Brand) -> str:
+    """Content address of a card: template, resolved fields, size, brand kit, renderer."""
+    blob = json.dumps({"t": template, "v": dict(sorted(values.items())), "s": size,
+                       "b": brand.key(), "r": RENDERER_VERSION}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def design(template: str, fields: Mapping[str, Any], size: str, brand: Brand,
+           today: date | None = None) -> tuple[T.Template, dict[str, str], T.Design]:
+    if size not in T.SIZES:
+        raise T.TemplateError(f"card size {size!r} is not one of {', '.join(T.SIZES)}")
+    t, v = resolve(template, fields, brand, today)
+    w, h = T.SIZES[size]
+    rtl = T.is_rtl(v, t)
+    v["_dir"] = "rtl" if rtl else ""
+    return t, v, t.design(v, T.Frame(w, h, rtl))
+
+
+def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
+           brand: Brand | Mapping[str, Any] | Any | None = None, *, today: date | None = None,
+           inspect: bool = False) -> Rendered:
+    """Render in memory. ``inspect`` also returns each text box's alpha layer for checks."""
+    from PIL import Image
+
+    check_raqm()
+    kit = as_brand(brand)
+    t, v, d = design(template, fields, size, kit, today)
+    contrast = kit.check_contrast({(spec.role, spec.bg) for spec, _ in d.texts})
+    img = Image.new("RGB", T.SIZES[size], kit.colour("background"))
+    _paint(img, d, kit)
+    report: dict[str, Any] = {"template": t.name, "size": size, "lang": v["lang"],
+                              "rtl": T.is_rtl(v, t), "contrast": contrast, "boxes": {},
+                              "warnings": [], "renderer": RENDERER_VERSION}
+    out = Rendered(img, t.alt(v, kit.handle), report, d.kind)
+    for spec, text in d.texts:
+        m = _measurer(kit, spec.weight, v["lang"])
+        block = fit(text, spec.box, spec.style, m)
+        colour = kit.colour(spec.role)
+        draw(block, img, colour)
+        rep = block.report()
+        rep["box"] = [spec.box.x0, spec.box.y0, spec.box.x1, spec.box.y1]
+        report["boxes"][spec.name] = rep
+        if block.truncated:
+            report["warnings"].append(f"{spec.name}: text too long for the card, cut with an "
+                                      f"ellipsis (the alt text keeps all of it)")
+        if block.removed:
+            report["warnings"].append(f"{spec.name}: left out characters no font covers: "
+                                      f"{block.removed!r}")
+        if inspect:
+            layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+            draw(block, layer, colour)
+            out.layers[spec.name] = layer.getchannel("A")
+    return out
+
+
+_MEASURERS: dict[tuple, Measurer] = {}
+
+
+def _measurer(kit: Brand, weight: str, lang: str) -> Measurer:
+    stack = kit.stack(weight)
+    k = (id(stack), lang)
+    if k not in _MEASURERS:
+        _MEASURERS[k] = Measurer(stack, lang)
+    return _MEASURERS[k]
+
+
+def _paint(img: Any, d: T.Design, kit: Brand) -> None:
+    from PIL import Image, ImageDraw
+
+    dr = ImageDraw.Draw(img)
+    for box, role in d.panels:
+        dr.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=kit.colour(role))
+    if d.image:
+        box, rel = d.image
+        _paste_contained(img, _open_inside(kit.root, rel, "image").convert("RGB"), box, "center")
+    if d.logo and kit.logo:
+        with Image.open(kit.logo) as lg:
+            logo = lg.convert("RGBA")
+        _paste_contained(img, logo, d.logo, "end" if d.logo.x0 > img.width // 2 else "start")
+
+
+def _open_inside(root: Path, rel: str, what: str) -> Any:
+    from PIL import Image, UnidentifiedImageError
+
+    p = (root / rel).resolve()
+    if not p.is_relative_to(root.resolve()):
+        raise CardError(f"card {what} {rel} is outside the project folder")
+    if not p.is_file():
+        raise CardError(f"card {what} {rel} not found")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            return im
+    except (UnidentifiedImageError, OSError) as e:
+        raise CardError(f"card {what} {rel} is not a readable image ({e})") from e
+
+
+def _paste_contained(img: Any, src: Any, box: Box, align: str) -> None:
+    """Scale ``src`` to fit inside ``box`` whole (never cropped) and paste it."""
+    from PIL import Image
+
+    scale = min(box.w / src.width, box.h / src.height)
+    size = (max(1, round(src.width * scale)), max(1, round(src.height * scale)))
+    src = src.resize(size, Image.Resampling.LANCZOS)
+    y = box.y0 + (box.h - size[1]) // 2
+    x = {"start": box.x0, "end": box.x1 - size[0]}.get(align, box.x0 + (box.w - size[0]) // 2)
+    img.paste(src, (x, y), src if src.mode == "RGBA" else None)
+
+
+__all__ = ["Rendered", "render", "design", "card_key", "as_brand", "CardError", "BrandError",
+           "RENDERER_VERSION"]
