@@ -232,6 +232,13 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False  # keep-alive client connections must not block stop()
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        # A client that timed out and left (delay faults) is expected, not an error.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
 
 def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | None = None,
           faults: Faults | dict[str, Any] | None = None,
