@@ -42,6 +42,8 @@ class PlanItem:
                 elif i < len(per):
                     n, limit, valid = per[i]
                     lens[p] = {"length": n, "limit": limit, "valid": valid}
+                else:  # this platform's variant has fewer parts
+                    lens[p] = None
             out.append({
                 "when": self.at.isoformat(), "when_utc": self.at.astimezone(timezone.utc).isoformat(),
                 "post_id": self.post_id, "part": i + 1, "parts": self.nparts,
@@ -94,7 +96,8 @@ def build_plan(config: "Config", store: "Store | None", start: datetime, end: da
                                 status, post.origin, post.source.path if post.source else "",
                                 post))
     results.save()
-    plan.items.sort(key=lambda it: (it.at, it.post_id))
+    # by instant: aware datetimes in one zone compare by wall time, ignoring DST folds
+    plan.items.sort(key=lambda it: (it.at.astimezone(timezone.utc), it.post_id))
     plan.days = _days(config, plan.items)
     return plan
 
