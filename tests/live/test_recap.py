@@ -1,0 +1,67 @@
+"""Recap: each post with offset, speaker, text, links on both platforms and the webcast time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+from tests.live.conftest import wait_for
+from uprbuzz.clock import FixedClock
+from uprbuzz.live.recap import recap_rows, to_csv, to_markdown
+
+
+def test_recap_lists_every_post_with_links_and_webcast_time(live_env):
+    config, store, fakes, make = live_env
+    wall = FixedClock(datetime(2020, 11, 9, 14, 0, 5, tzinfo=timezone.utc))  # 00:30:05 in
+    con = make(clock=wall)
+    con.start()
+    con.submit("Slovakia calls for abolition of the death penalty #UPR36")
+    wall.advance(3600)
+    con.submit("Canada raises police violence #UPR36")
+    wait_for(lambda: all(p.state == "sent" for p in con.store.posts(con.key)))
+    rows = recap_rows(store, con.session)
+    assert [r["kind"] for r in rows] == ["anchor", "text", "text"]
+    first, later = rows[1], rows[2]
+    assert first["offset"] == "00:30:05" and first["speaker"] == "Slovakia"
+    assert later["offset"] == "01:30:05"
+    assert later["speaker"] == con.timeline.who(5405)["speaker"] and later["speaker"]
+    assert first["x_url"] == f"https://x.test/{fakes['x'].posts[1]['id']}"
+    assert first["bluesky_url"].startswith("https://bluesky.test/")
+    assert first["webcast"] == f"{con.session.webtv} (at 00:30:05)"
+
+    md = to_markdown(rows, con.session)
+    assert "## 00:30:05 — Slovakia (text)" in md
+    assert f"[webcast]({con.session.webtv}) at 00:30:05" in md
+    assert first["x_url"] in md and first["bluesky_url"] in md
+    assert "3 of 3 posts went out" in md
+
+    parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
+    assert [p["text"] for p in parsed[1:]] == [r["text"] for r in rows[1:]]
+    assert parsed[2]["offset"] == "01:30:05" and parsed[2]["x_url"] == later["x_url"]
+
+
+def test_recap_cli(live_env, tmp_path):
+    from click.testing import CliRunner
+
+    from uprbuzz.cli import main
+
+    config, store, fakes, make = live_env
+    (tmp_path / "uprbuzz.toml").write_text('[project]\nname = "t"\n', encoding="utf-8")
+    (tmp_path / "schedules").mkdir()
+    from tests.live.conftest import SAMPLE
+
+    (tmp_path / "schedules" / "us-upr-2020.toml").write_text(SAMPLE.read_text(encoding="utf-8"),
+                                                             encoding="utf-8")
+    con = make()
+    con.start()
+    con.submit("Hello from Geneva #UPR36")
+    wait_for(lambda: all(p.state == "sent" for p in con.store.posts(con.key)))
+    out = tmp_path / "recap.csv"
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "us-upr-2020", "--format", "csv",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [x["text"] for x in rows][-1] == "Hello from Geneva #UPR36"
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "us-upr-2020"])
+    assert "Hello from Geneva" in r.output and "(at " not in r.output.split("\n")[0]

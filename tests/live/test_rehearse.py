@@ -1,0 +1,53 @@
+"""Rehearsal: the session replayed on a fast clock, cues firing themselves, sandbox only."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.live.conftest import SAMPLE, wait_for
+from uprbuzz.config import BlueskyConfig, Config, XConfig
+from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
+from uprbuzz.live.session import load_session
+
+
+def test_rehearsal_fires_the_cue_sheet_in_order_on_a_fast_clock(live_env):
+    config, store, fakes, make = live_env
+    from uprbuzz.publish import Publisher
+
+    session = load_session(SAMPLE)
+    con = rehearsal_console(config, store, session, speed=4000, lead_in=60, retry_cap=0.2,
+                            publisher_factory=lambda n: Publisher(config, store, platforms=fakes,
+                                                                  sleep=lambda s: None))
+    assert con.key.startswith("us-upr-2020~rehearsal-") and con.rehearsal
+    assert con.offset() < 0  # the lead-in: the broadcast has not started yet
+    con.start()
+    runner = CueRunner(con, interval=0.02)
+    runner.start()
+    try:
+        wait_for(lambda: runner.finished, timeout=15)
+        runner.thread.join(5)
+    finally:
+        runner.stop()
+        con.stop()
+    expected = sorted(session.cues, key=con.cue_due)
+    assert runner.fired == [c.id for c in expected]
+    posts = con.store.posts(con.key)
+    assert [p.cue_id for p in posts if p.kind == "cue"] == runner.fired
+    for p, cue in zip([p for p in posts if p.kind == "cue"], expected):
+        assert p.offset >= con.cue_due(cue)  # fired when due, never early
+    germany = next(p for p in posts if p.cue_id == "troika-germany")
+    assert germany.speaker == "Germany"
+    # The day's own coverage key is untouched by the rehearsal.
+    assert con.store.posts("us-upr-2020") == []
+
+
+def test_rehearsal_refuses_real_platforms(tmp_path):
+    real = Config(root=tmp_path)
+    with pytest.raises(NotSandbox, match="sandbox"):
+        check_sandbox(real, ("x", "bluesky"))
+    local = Config(root=tmp_path, x=XConfig(api_url="http://127.0.0.1:9"),
+                   bluesky=BlueskyConfig(pds_url="http://localhost:2583"))
+    check_sandbox(local, ("x", "bluesky"))
+    half = Config(root=tmp_path, x=XConfig(api_url="http://127.0.0.1:9"))
+    with pytest.raises(NotSandbox, match="bluesky"):
+        check_sandbox(half, ("x", "bluesky"))
