@@ -21,10 +21,11 @@ TEXT = ("Watch live: the UPR review of Examplestan starts at 14:30 Geneva time �
 
 
 def per_call(fn, n: int) -> float:
-    fn()
+    """µs per call of fn(i); each i gives a new text, so the counting caches never hit."""
+    fn(-1)
     t = time.perf_counter()
-    for _ in range(n):
-        fn()
+    for i in range(n):
+        fn(i)
     return (time.perf_counter() - t) / n * 1e6
 
 
@@ -50,19 +51,23 @@ def main() -> None:
         (root / "media").mkdir()
         Image.new("RGB", (1600, 900), (30, 90, 160)).save(root / "media" / "card.png")
         config = Config(root=root)
-        post = Post("bench", (Part(TEXT, (Media("media/card.png", "A blue card", loc=Loc("p", 3)),),
-                                   Loc("p", 5)), Part("Second part of the thread #UPR37")),
-                    source=Loc("p"))
+        def post_n(i: int) -> Post:
+            i += 100_000  # texts unlike those measured above: no cache hits
+            return Post("bench", (Part(f"{TEXT} {i}", (Media("media/card.png", "A blue card",
+                                                                loc=Loc("p", 3)),), Loc("p", 5)),
+                                  Part(f"Second part of the thread #UPR37 {i}")), source=Loc("p"))
+
+        post = post_n(0)
         t = time.perf_counter()
         first = [*media.check_post(post, config), *x.check_post(post, config),
                  *bluesky.check_post(post, config)]
         cold = (time.perf_counter() - t) * 1000
         assert not [d for d in first if d.severity == "error"], first
-        xs = per_call(lambda: x_length(TEXT), 2000)
-        bs = per_call(lambda: bluesky_count(TEXT), 2000)
-        xc = per_call(lambda: x.check_post(post, config), 1000)
-        bc = per_call(lambda: bluesky.check_post(post, config), 1000)
-        mc = per_call(lambda: media.check_post(post, config), 1000)
+        xs = per_call(lambda i: x_length(f"{TEXT} {i}"), 2000)
+        bs = per_call(lambda i: bluesky_count(f"{TEXT} {i}"), 2000)
+        xc = per_call(lambda i: x.check_post(post_n(i), config), 1000)
+        bc = per_call(lambda i: bluesky.check_post(post_n(i + 2000), config), 1000)
+        mc = per_call(lambda i: media.check_post(post_n(i + 1000), config), 1000)
     print(f"per call ({len(TEXT)}-char text): x_length {xs:.0f} µs, bluesky_count {bs:.0f} µs; "
           f"2-part post with a cached image: x {xc:.0f} µs, bluesky {bc:.0f} µs, media {mc:.0f} µs "
           f"(first call with image probe: {cold:.0f} ms)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -50,8 +51,23 @@ _PROBES: dict[str, "ImageInfo | None"] = {}
 _FITS: dict[tuple[str, int], Fit] = {}
 
 
+_RESOLVED: dict[tuple[str, str], tuple[float, tuple[Path | None, str | None, str]]] = {}
+RESOLVE_TTL = 5.0  # seconds: one check run resolves each path once, a daemon still sees changes
+
+
 def resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
     """(absolute path, problem code, message) for a media path relative to the project root."""
+    key = (str(config.root), rel)
+    now = time.monotonic()
+    hit = _RESOLVED.get(key)
+    if hit is not None and now - hit[0] < RESOLVE_TTL:
+        return hit[1]
+    result = _resolve(config, rel)
+    _RESOLVED[key] = (now, result)
+    return result
+
+
+def _resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
     root = config.root.resolve()
     p = Path(rel)
     if p.is_absolute() or rel.startswith(("/", "\\")):
@@ -116,7 +132,8 @@ def fit(f: ImageFile, budget: int) -> Fit:
 
 
 def clear_cache() -> None:
-    _FILES.clear(), _PROBES.clear(), _FITS.clear()
+    for cache in (_FILES, _PROBES, _FITS, _RESOLVED):
+        cache.clear()
 
 
 def at(post: Post, loc: Loc | None, severity: str, code: str, message: str) -> Diagnostic:

@@ -93,6 +93,7 @@ _NEWLINES = re.compile(r"\r\n|\r|\n")
 _EMOJI_SPAN = re.compile(r"[#*0-9\x80-\U0010ffff]*[\x80-\U0010ffff][#*0-9\x80-\U0010ffff]*")
 
 
+@lru_cache(maxsize=4096)  # the queue's length table and the X check ask for the same texts
 def x_length(text: str) -> XCount:
     """Weighted length under twitter-text v3 (the same numbers as ``parse_tweet(text)``)."""
     extract_urls, emoji_re, invalid_re, cfg, heavy_re = _tt()
@@ -139,12 +140,15 @@ def graphemes(text: str) -> int:
 
 
 def bluesky_count(text: str) -> BskyCount:
-    g, b = graphemes(text), len(text.encode("utf-8"))
-    facets = [
-        {"type": kind, "byte_start": s, "byte_end": e, "value": value}
-        for kind, s, e, value in _detect(text)
-    ]
+    g, b, found = _bluesky_count(text)
+    facets = [{"type": kind, "byte_start": s, "byte_end": e, "value": value}
+              for kind, s, e, value in found]  # fresh dicts: callers may keep or change them
     return BskyCount(g, b, BSKY_GRAPHEMES, g <= BSKY_GRAPHEMES and b <= BSKY_BYTES, facets)
+
+
+@lru_cache(maxsize=4096)
+def _bluesky_count(text: str) -> tuple[int, int, tuple[tuple[str, int, int, str], ...]]:
+    return graphemes(text), len(text.encode("utf-8")), tuple(_detect(text))
 
 
 # --- Bluesky facet detection (transcribed from detection.ts via the SDK 0.0.73 port) ---------
