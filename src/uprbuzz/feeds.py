@@ -187,7 +187,9 @@ def parse_feed(body: bytes) -> tuple[list[Item], list[str]]:
     kind = type(exc).__name__ if exc is not None else ""
     if kind in ("CharacterEncodingOverride", "CharacterEncodingUnknown"):
         raise FeedError(f"the feed is wrongly encoded: {exc}")
-    entries = d.get("entries") or []
+    # A truncated document can yield an empty entry: only ones with content count.
+    entries = [e for e in d.get("entries") or () if e.get("title") or e.get("link")
+               or e.get("summary") or e.get("content")]
     if d.get("bozo") and not entries:
         raise FeedError(f"not a usable RSS or Atom feed: {exc}")
     if not entries and not d.get("version"):
