@@ -258,3 +258,19 @@ def test_one_image_shared_by_many_posts_is_probed_and_reencoded_once(root, monke
     image(root, "shared.png", size=(30, 20))
     assert run(post(part("t", img(path))), config) == []
     assert calls["probe"] > after_first["probe"] and calls["fit"] == 2
+
+
+def test_the_caches_notice_files_that_appear_change_or_turn_into_escaping_symlinks(root, tmp_path):
+    config = cfg(root)
+    p = post(part("t", img("media/later.png")))
+    assert codes(run(p, config)) == ["media-missing"]
+    image(root, "later.png")
+    assert run(p, config) == []
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (8, 8)).save(outside)
+    (root / "media" / "later.png").unlink()
+    (root / "media" / "later.png").symlink_to(outside)
+    assert codes(run(p, config)) == ["media-outside-root"]
+    (root / "media" / "later.png").unlink()
+    (root / "media" / "later.png").write_text("now a text file")
+    assert codes(run(p, config)) == ["media-not-image"]

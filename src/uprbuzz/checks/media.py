@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -51,20 +50,29 @@ _PROBES: dict[str, "ImageInfo | None"] = {}
 _FITS: dict[tuple[str, int], Fit] = {}
 
 
-_RESOLVED: dict[tuple[str, str], tuple[float, tuple[Path | None, str | None, str]]] = {}
-RESOLVE_TTL = 5.0  # seconds: one check run resolves each path once, a daemon still sees changes
+_RESOLVED: dict[tuple[str, str], tuple[tuple[int, int, int, int], Path]] = {}
 
 
 def resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
-    """(absolute path, problem code, message) for a media path relative to the project root."""
+    """(absolute path, problem code, message) for a media path relative to the project root.
+
+    A good path is remembered with the lstat of its lexical path, so asking again costs one
+    lstat instead of a full resolve; problems are never remembered (files appear)."""
     key = (str(config.root), rel)
-    now = time.monotonic()
     hit = _RESOLVED.get(key)
-    if hit is not None and now - hit[0] < RESOLVE_TTL:
-        return hit[1]
-    result = _resolve(config, rel)
-    _RESOLVED[key] = (now, result)
-    return result
+    if hit is not None:
+        try:
+            st = os.lstat(os.path.join(config.root, rel))
+            if (st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns) == hit[0]:
+                return hit[1], None, ""
+        except OSError:
+            pass
+        del _RESOLVED[key]
+    path, problem, msg = _resolve(config, rel)
+    if path is not None:
+        st = os.lstat(os.path.join(config.root, rel))
+        _RESOLVED[key] = ((st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns), path)
+    return path, problem, msg
 
 
 def _resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
