@@ -183,3 +183,13 @@ def test_card_block() -> None:
     post, diags = parse("---\ncard:\n  template: countdown\n  days: 7\n  alt: Seven days\n---\nHi\n")
     assert diags == [] and post.card.template == "countdown"
     assert post.card.fields == {"days": "7"} and post.card.alt == "Seven days"
+
+
+def test_the_documented_full_example_parses_cleanly() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "post-format.md").read_text()
+    example = doc.split("```markdown\n", 1)[1].split("```\n", 1)[0]
+    post, diags = parse_post_bytes(example.encode(), "posts/review/watch-live.md", CFG)
+    assert diags == [], diags
+    assert post.id == "review/watch-live" and len(post.parts) == 2
+    assert post.parts[1].media[0].path == "media/hall.jpg"
+    assert post.parts_for("x")[0].text.startswith("Today the UN reviews")

@@ -76,7 +76,7 @@ def post_files(config: "Config", paths: Iterable[str | Path] | None = None) -> l
     """Post files to read: all of ``posts/`` by default, else the given files and folders."""
     from uprbuzz.collect import files_for
 
-    return files_for(config, paths)
+    return [Path(p) for p in files_for(config, paths)]
 
 
 def parse_post_bytes(data: bytes, rel: str, config: "Config") -> tuple[Post | None, list[Diagnostic]]:

@@ -140,19 +140,19 @@ def _campaigns(config: "Config", store: "Store | None", paths: list[Path] | None
 def _cross_file(config: "Config", res: CheckResult, published: set[str],
                 now: datetime) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    first: dict[str, str] = {}
+    first: dict[str, object] = {}
     for f in res.collected.files:
         meta = f.meta
         pid = meta.get("id")
         if pid is None:
             continue
-        line, col = _key_loc(f, "id")
         if pid in first:
+            line, col = _key_loc(f, "id")
             out.append(Diagnostic(f.rel, line, col, "error", "duplicate-id",
-                                  f"id '{pid}' is already used by {first[pid]}; ids must be "
-                                  "unique (set 'id:' or rename the file)"))
+                                  f"id '{pid}' is already used by {_where(first[pid])}; ids "
+                                  "must be unique (set 'id:' or rename the file)"))
         else:
-            first[pid] = f"{f.rel}:{line}"
+            first[pid] = f
         if meta.get("status") == "approved" and meta.get("at") and pid not in published:
             at = datetime.fromisoformat(meta["at"])
             if at + config.late_limit < now:
@@ -162,8 +162,12 @@ def _cross_file(config: "Config", res: CheckResult, published: set[str],
     for post in res.extra_posts:
         if post.id in first and post.source is not None:
             out.append(Diagnostic.at(post.source, "error", "duplicate-id",
-                                     f"id '{post.id}' is already used by {first[post.id]}"))
+                                     f"id '{post.id}' is already used by {_where(first[post.id])}"))
     return out
+
+
+def _where(f: object) -> str:
+    return f"{f.rel}:{_key_loc(f, 'id')[0]}"  # type: ignore[attr-defined]
 
 
 def _missed_msg(config: "Config", at: datetime, now: datetime) -> str:
