@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from uprbuzz.model import Card, Media, Post
 
 if TYPE_CHECKING:
-    from uprbuzz.cards.render import Rendered
+    from uprbuzz.cards.renderer import Rendered
     from uprbuzz.config import Config
 
 log = logging.getLogger("uprbuzz.cards")
@@ -28,7 +28,7 @@ RENDERED_DIR = "rendered"  # under config.media_dir
 
 def render(template: str, fields: Mapping[str, Any], size: str = "1600x900", brand: Any = None,
            **kw: Any) -> "Rendered":
-    from uprbuzz.cards.render import render as _render
+    from uprbuzz.cards.renderer import render as _render
 
     return _render(template, fields, size, brand, **kw)
 
@@ -38,7 +38,7 @@ def render_card(card: Card, config: "Config", *, platforms: tuple[str, ...] | No
     """Render (or reuse) ``card`` as ``media/rendered/<hash>.<png|jpg>``; Media with alt and size."""
     from uprbuzz.cards.brand import load_brand
     from uprbuzz.cards.encode import budget_for, encode
-    from uprbuzz.cards.render import card_key, design, render as _render
+    from uprbuzz.cards.renderer import card_key, design, render as _render
 
     brand = load_brand(config)
     today = today or _today(config)

@@ -256,10 +256,13 @@ def _place(text: str, lines: list[tuple[list[str], bool]], size: int, box: Box, 
             align = "left" if start_rtl else "right"
         x = {"left": box.x0, "right": box.x1 - total, "center": box.x0 + (box.w - total) / 2}.get(
             align, box.x0)
+        line_ink = None
         for p in _visual_order(pieces, rtl):
             p.x = x
             x += p.width
-            ink = _union(ink, _render_piece(p, baseline, size))
+            line_ink = _union(line_ink, _render_piece(p, baseline, size))
+        line_ink = _nudge(pieces, line_ink, box)
+        ink = _union(ink, line_ink)
         block.lines.append(Line(pieces, baseline))
     block.ink = ink
     return block
@@ -322,6 +325,20 @@ def _render_piece(p: Piece, baseline: int, size: int) -> tuple[int, int, int, in
     p.mask, p.at = mask, (x + off[0], baseline + off[1])
     w, h = mask.size
     return (p.at[0], p.at[1], p.at[0] + w, p.at[1] + h) if w and h else None
+
+
+def _nudge(pieces: list[Piece], ink: tuple | None, box: Box) -> tuple | None:
+    """Glyphs may reach past their advance (the hook of a 'j', an Arabic tail): shift the line
+    back inside the box when there is room, rather than shrinking the text."""
+    if ink is None:
+        return None
+    dx = box.x0 - ink[0] if ink[0] < box.x0 else (box.x1 - ink[2] if ink[2] > box.x1 else 0)
+    if not dx or ink[0] + dx < box.x0 or ink[2] + dx > box.x1:
+        return ink
+    for p in pieces:
+        p.x += dx
+        p.at = (p.at[0] + dx, p.at[1])
+    return (ink[0] + dx, ink[1], ink[2] + dx, ink[3])
 
 
 def _union(a: tuple | None, b: tuple | None) -> tuple | None:
