@@ -135,3 +135,14 @@ def test_the_sample_session_is_self_contained_and_predicts():
     assert tl.who(opening + slot)["speaker"] == s.speakers[1].name
     assert 3 * 3600 <= tl.end <= 3.5 * 3600 + 60  # a 3.5 h meeting
     assert tl.who(parse_hms("00:00:01"))["segment"] == "opening"
+
+
+def test_cues_keyed_to_a_segment_fall_due_when_it_starts(live_env):
+    config, store, fakes, make = live_env
+    con = make()
+    due = {c.id: con.cue_due(c) for c in con.session.cues}
+    opening = con.session.segments[0].duration
+    assert due["dialogue"] == con.timeline.start_of("Slovakia") == opening + 25 * 60
+    assert due["presentation"] == opening
+    assert due["troika-germany"] == con.timeline.start_of("Germany")
+    assert due["concluding"] == con.timeline.slots[-1].start

@@ -130,6 +130,7 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0) -> 
 
     routes = [
         Route("/", index),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/api/state", state),
         Route("/api/events", events),
         Route("/api/recommendations", recommendations),

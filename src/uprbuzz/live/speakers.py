@@ -66,8 +66,8 @@ class Timeline:
         for e in self.entries:
             if e.kind == "speaker" and e.name.casefold() == key:
                 return e
-        for e in self.entries:
-            if e.kind != "speaker" and e.segment.casefold() == key:
+        for e in self.entries:  # a segment: its first entry (the dialogue's first speaker)
+            if e.segment.casefold() == key:
                 return e
         raise KeyError(f"{name!r} is neither a speaker in the list nor a segment")
 
