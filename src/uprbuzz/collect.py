@@ -2,9 +2,9 @@
 
 The cache key of a file is sha256(fingerprint + bytes), where the fingerprint covers the config,
 the uprbuzz version and the checking code; media a post uses are re-stat'ed (size, mtime) so a
-replaced image re-runs its checks. A cached row is ``meta JSON \\n post JSON``: the warm
-``check`` decodes only the small meta (diagnostics, id, time, status, lengths); ``plan`` decodes
-a post only when it needs one. Nothing here imports YAML, Pillow or twitter-text unless a file
+replaced image re-runs its checks. A cached row is ``meta \\n extra \\n post`` (three JSON
+documents): the warm ``check`` decodes only the small meta (diagnostics, id, time, status);
+``plan`` also decodes extra (platforms, per-part lengths), and a post only when it needs one. Nothing here imports YAML, Pillow or twitter-text unless a file
 actually has to be parsed.
 """
 
@@ -36,6 +36,14 @@ class FileResult:
     post_json: bytes | None = None  # undecoded (cache hit) ...
     _post: Post | None = None  # ... or decoded
     cached: bool = False
+    extra_json: bytes | None = None  # targets, nparts, lengths: undecoded ...
+    _extra: dict[str, Any] | None = None  # ... or decoded
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        if self._extra is None:
+            self._extra = json.loads(self.extra_json) if self.extra_json else {}
+        return self._extra
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -171,6 +179,14 @@ def _meta(post: Post | None, diags: list[Diagnostic], checked: bool, deps: list[
     return m
 
 
+_EXTRA = ("targets", "nparts", "lengths")
+
+
+def _split_meta(m: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return ({k: v for k, v in m.items() if k not in _EXTRA},
+            {k: m[k] for k in _EXTRA if k in m})
+
+
 def lengths_of(post: Post) -> dict[str, list[list[Any]]] | None:
     """Per platform, per part: [length, limit, valid] as that platform counts it."""
     try:
@@ -232,9 +248,24 @@ def _fresh(data: bytes, rel: str, config: "Config", check: bool) -> FileResult:
                 diags.append(d)
         lengths = lengths_of(post)
     diags.sort(key=lambda d: (d.line, d.column))
-    meta = _meta(post, diags, check, _deps(config.root, post), lengths)
+    meta, extra = _split_meta(_meta(post, diags, check, _deps(config.root, post), lengths))
     meta["keys"] = {k: keys[k] for k in ("id", "at") if k in keys}
-    return FileResult(rel, meta, _post=post)
+    return FileResult(rel, meta, _post=post, _extra=extra)
+
+
+def _read(path: str) -> bytes:
+    """os.read: ~30% less overhead than open().read() for thousands of small files."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, 1 << 16)
+        if len(data) < 1 << 16:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def collect(config: "Config", store: "Store | None" = None,
@@ -249,8 +280,7 @@ def collect(config: "Config", store: "Store | None" = None,
     for path in files_for(config, paths):
         rel = _rel(config, path, root)
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = _read(path)
         except OSError as e:
             d = [1, 1, "error", "read-error", f"cannot read the file: {e.strerror}"]
             out.files.append(FileResult(rel, {"checked": check, "diags": [d], "deps": []}))
@@ -260,18 +290,19 @@ def collect(config: "Config", store: "Store | None" = None,
         key = h.hexdigest()
         hit = cache.get(rel)
         if hit is not None and hit[0] == key:
-            meta_b, _, post_b = bytes(hit[1]).partition(b"\n")
+            meta_b, extra_b, post_b = bytes(hit[1]).split(b"\n", 2)
             meta = json.loads(meta_b)
             if (meta["checked"] or not check) and _deps_ok(config.root, meta["deps"]):
-                out.files.append(FileResult(rel, meta, post_b, cached=True))
+                out.files.append(FileResult(rel, meta, post_b, cached=True, extra_json=extra_b))
                 out.hits += 1
                 continue
         res = _fresh(data, rel, config, check)
         out.files.append(res)
         if store is not None:
             pj = json.dumps(post_to_dict(res._post) if res._post else None, ensure_ascii=False)
-            misses.append((rel, key, json.dumps(res.meta, ensure_ascii=False).encode() + b"\n"
-                           + pj.encode()))
+            row = "\n".join((json.dumps(res.meta, ensure_ascii=False),
+                             json.dumps(res.extra, ensure_ascii=False), pj))
+            misses.append((rel, key, row.encode()))
             if res._post is not None and not res.has_errors:
                 fresh_posts.append(res._post)
     if store is not None and misses:

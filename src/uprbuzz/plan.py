@@ -78,14 +78,15 @@ def build_plan(config: "Config", store: "Store | None", start: datetime, end: da
         at = datetime.fromisoformat(m["at"])
         if not start <= at < end:
             continue
-        lengths = m.get("lengths")
+        x = f.extra
+        lengths = x.get("lengths")
         post = f.post if lengths is None or need_posts else None
         if lengths is None and post is not None:
             lengths = lengths_of(post)
         status = ("invalid" if f.has_errors else
                   "published" if m["id"] in published else m["status"])
-        plan.items.append(_item(at.astimezone(zone), m["id"], m["targets"], lengths,
-                                m.get("nparts", 1), status, "queue", f.rel, post))
+        plan.items.append(_item(at.astimezone(zone), m["id"], x.get("targets", []), lengths,
+                                x.get("nparts", 1), status, "queue", f.rel, post))
     results = PostResults(config, store)
     for post in _other_posts(config, store):
         if post.at is None or not start <= post.at < end:
