@@ -44,6 +44,18 @@ class Lane:
 
     # --- entry -------------------------------------------------------------------------------
     def run(self) -> PlatformOutcome:
+        try:
+            return self._run()
+        except Exception:
+            # a bug or an unmapped library error: our claims may or may not have landed, so
+            # hand them to reconciliation instead of holding them until this process exits
+            for r in self.store.lane(self.post_id, self.name).values():
+                if r.state in ("claimed", "unknown") and r.owner == self.pub.owner:
+                    self.store.mark(self.post_id, self.name, r.part, "unknown", self.pub.now(),
+                                    error="interrupted by an internal error; will check next run")
+            raise
+
+    def _run(self) -> PlatformOutcome:
         rows = self.store.lane(self.post_id, self.name)
         sent = {k: r.remote for k, r in rows.items() if r.state == "sent" and r.remote}
         for k in sorted(sent):
@@ -101,14 +113,22 @@ class Lane:
                 remotes = self.plat.publish(parts, keys, reply)
                 return self._record(group, remotes)
             except DuplicateContent as e:
-                found = self._lookup(group, keys, claimed_at)
+                try:
+                    found = self._lookup(group, keys, claimed_at)
+                except PlatformError as le:
+                    return self._unknown(group, f"X says duplicate but the post could not be "
+                                         f"found yet ({le.message}); will check next run")
                 if found is not None:
                     pub.log(f"{self.name}: {self.post_id} already on {self.name} (duplicate); recorded")
                     return self._record(group, found, quiet=True)
                 return self._fail(group, f"rejected: {e.message}", "rejected")
             except Rejected as e:
                 if was_ambiguous:  # our earlier attempt may have landed after all
-                    found = self._lookup(group, keys, claimed_at)
+                    try:
+                        found = self._lookup(group, keys, claimed_at)
+                    except PlatformError as le:
+                        return self._unknown(group, f"{e.message}; could not check an earlier "
+                                             f"attempt ({le.message}); will check next run")
                     if found is not None:
                         return self._record(group, found)
                 return self._fail(group, f"rejected: {e.message}", "rejected")
