@@ -80,7 +80,7 @@ def project(root: Path, n: int, tag: str) -> Path:
     return root
 
 
-def run_lane(name: str, n: int, xsrv, bsky_cfg, tmp: Path) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def run_lane(name: str, n: int, xsrv, bsky_cfg, tmp: Path, tag: str = "") -> dict[str, float]:  # type: ignore[no-untyped-def]
     from uprbuzz.clock import SystemClock
     from uprbuzz.config import load_config
     from uprbuzz.platforms.bluesky import BlueskyPlatform
@@ -89,7 +89,7 @@ def run_lane(name: str, n: int, xsrv, bsky_cfg, tmp: Path) -> dict[str, float]: 
     from uprbuzz.store import Store
     from tests.fixtures.xapi import ACCOUNT, env_for
 
-    root = project(tmp / f"p-{name}", n, f"bench-{name}")
+    root = project(tmp / f"p-{name}{tag}", n, f"bench-{name}{tag}")
     env = {}
     if xsrv is not None:
         env.update(env_for(xsrv, ACCOUNT))
@@ -175,6 +175,9 @@ def main() -> None:
         try:
             lanes = ["x"] + (["bluesky", "both"] if bsky_cfg else [])
             for name in lanes:
+                # warm-up: first-use imports (tweepy, atproto, twitter-text) are a per-process
+                # cost, not a per-publication one
+                run_lane(name, 3, xsrv, bsky_cfg, tmp, "-warm")
                 r = run_lane(name, n, xsrv, bsky_cfg, tmp)
                 rate = r["pubs"] / r["wall"]
                 if name == "both":

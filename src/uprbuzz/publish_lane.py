@@ -243,6 +243,9 @@ class Lane:
         if r is None:
             return self._outcome_only("deferred", "could not claim")
         if r.state in ("claimed", "unknown"):
+            if r.owner is None:  # left unknown earlier in this run: the next run checks it
+                return self._outcome_only("unknown", r.error or "outcome unknown; the next run "
+                                          "checks whether it landed")
             return self._outcome_only("skipped", "another uprbuzz process is publishing it")
         if r.state == "deferred":
             return self._outcome_only("deferred", r.error or "deferred", r.not_before)
