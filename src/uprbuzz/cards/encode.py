@@ -60,6 +60,8 @@ def encode(image: Any, kind: str = "flat", budget: int = 1_000_000) -> EncodedCa
 
 
 def _jpeg(image: Any, budget: int) -> EncodedCard:
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
     data = _save(image, "JPEG", quality=90, optimize=True)
     if len(data) <= budget:
         return EncodedCard(data, "JPEG", image.width, image.height, 90)

@@ -404,3 +404,19 @@ def draw(block: Block, image: Any, fill: tuple[int, int, int]) -> None:
             w, h = max(1, int((r - l) * s)), max(1, int((b - t) * s))
             tile = tile.resize((w, h), Image.Resampling.LANCZOS)
             image.paste(tile, (round(p.x) + int(l * s), line.baseline + int(t * s)), tile)
+
+
+def draw_indexed(block: Block, image: Any, base: int, levels: int) -> None:
+    """Draw onto an index image (mode L holding palette indices): glyph coverage becomes one of
+    ``levels`` palette entries from ``base`` on, a ramp from the box's background to the text
+    colour. Flat cards become 8-bit palette PNGs, which encode about three times faster."""
+    from PIL import Image
+
+    lut = [0] + [base + (v * levels + 254) // 255 - 1 for v in range(1, 256)]
+    on = [0] + [255] * 255
+    for line in block.lines:
+        for p in line.pieces:
+            if p.mask is None or not p.mask.size[0] or not p.mask.size[1]:
+                continue
+            m = Image.Image()._new(p.mask)  # the glyph bitmap as an image, without a copy
+            image.paste(m.point(lut), p.at, m.point(on))

@@ -13,9 +13,9 @@ from typing import Any, Mapping
 from uprbuzz.cards import templates as T
 from uprbuzz.cards.brand import Brand, BrandError, load_brand
 from uprbuzz.cards.fonts import check_raqm
-from uprbuzz.cards.layout import Box, Measurer, draw, fit
+from uprbuzz.cards.layout import Box, Measurer, draw, draw_indexed, fit
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 
 class CardError(ValueError):
@@ -24,7 +24,7 @@ class CardError(ValueError):
 
 @dataclass
 class Rendered:
-    image: Any  # PIL.Image.Image (RGB)
+    image: Any  # PIL.Image.Image: "P" (palette) for flat cards, "RGB" with photos, logo or emoji
     alt: str
     report: dict[str, Any]
     kind: str = "flat"  # flat -> PNG, photo -> JPEG
@@ -80,17 +80,21 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
     kit = as_brand(brand)
     t, v, d = design(template, fields, size, kit, today)
     contrast = kit.check_contrast({(spec.role, spec.bg) for spec, _ in d.texts})
-    img = Image.new("RGB", T.SIZES[size], kit.colour("background"))
-    _paint(img, d, kit)
     report: dict[str, Any] = {"template": t.name, "size": size, "lang": v["lang"],
                               "rtl": T.is_rtl(v, t), "contrast": contrast, "boxes": {},
                               "warnings": [], "renderer": RENDERER_VERSION}
+    blocks = [(spec, fit(text, spec.box, spec.style, _measurer(kit, spec.weight, v["lang"])))
+              for spec, text in d.texts]
+    emoji = any(p.face.emoji for _, b in blocks for ln in b.lines for p in ln.pieces)
+    if d.kind == "flat" and d.image is None and not (d.logo and kit.logo) and not emoji:
+        img = _indexed(size, d, blocks, kit)
+    else:
+        img = Image.new("RGB", T.SIZES[size], kit.colour("background"))
+        _paint(img, d, kit)
+        for spec, block in blocks:
+            draw(block, img, kit.colour(spec.role))
     out = Rendered(img, t.alt(v, kit.handle), report, d.kind)
-    for spec, text in d.texts:
-        m = _measurer(kit, spec.weight, v["lang"])
-        block = fit(text, spec.box, spec.style, m)
-        colour = kit.colour(spec.role)
-        draw(block, img, colour)
+    for spec, block in blocks:
         rep = block.report()
         rep["box"] = [spec.box.x0, spec.box.y0, spec.box.x1, spec.box.y1]
         report["boxes"][spec.name] = rep
@@ -102,8 +106,37 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
                                       f"{block.removed!r}")
         if inspect:
             layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-            draw(block, layer, colour)
+            draw(block, layer, kit.colour(spec.role))
             out.layers[spec.name] = layer.getchannel("A")
+    return out
+
+
+def _indexed(size: str, d: T.Design, blocks: list, kit: Brand) -> Any:
+    """A flat card as an 8-bit palette image: flat colours, then one ramp per text colour pair."""
+    from PIL import Image, ImageDraw
+
+    palette: list[tuple[int, int, int]] = []
+    index: dict[Any, int] = {}
+    for role in ["background", *(r for _, r in d.panels)]:
+        c = kit.colour(role)
+        if c not in index:
+            index[c] = len(palette)
+            palette.append(c)
+    pairs = sorted({(spec.role, spec.bg) for spec, _ in blocks})
+    levels = min(64, (256 - len(palette)) // max(1, len(pairs)))
+    for pair in pairs:
+        index[pair] = len(palette)
+        fg, bg = kit.colour(pair[0]), kit.colour(pair[1])
+        palette += [tuple(round(b + (f - b) * (j + 1) / levels) for f, b in zip(fg, bg))
+                    for j in range(levels)]
+    img = Image.new("L", T.SIZES[size], index[kit.colour("background")])
+    dr = ImageDraw.Draw(img)
+    for box, role in d.panels:
+        dr.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=index[kit.colour(role)])
+    for spec, block in blocks:
+        draw_indexed(block, img, index[(spec.role, spec.bg)], levels)
+    out = Image.frombytes("P", img.size, img.tobytes())
+    out.putpalette([v for c in palette for v in c])
     return out
 
 
