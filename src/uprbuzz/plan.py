@@ -114,6 +114,8 @@ def _item(at: datetime, pid: str, targets: list[str], lengths: dict | None, npar
 def _other_posts(config: "Config", store: "Store | None") -> list[Post]:
     out: list[Post] = []
     try:
+        if not (config.root / config.schedules_dir).is_dir():
+            raise ImportError  # nothing to load: skip importing the campaign modules
         from uprbuzz.campaigns import load_campaigns
     except ImportError:
         pass

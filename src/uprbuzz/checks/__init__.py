@@ -109,6 +109,8 @@ def _now() -> datetime:
 
 def _campaigns(config: "Config", store: "Store | None", paths: list[Path] | None,
                res: CheckResult) -> None:
+    if paths is None and not (config.root / config.schedules_dir).is_dir():
+        return  # no campaigns: do not even import their modules (warm path)
     try:
         from uprbuzz.campaigns import load_campaign_file, load_campaigns
     except ImportError:  # campaigns not built yet
