@@ -59,3 +59,13 @@ def test_logo_from_media_is_drawn_in_the_footer(tmp_path) -> None:
     assert red, "logo not drawn bottom right"
     with pytest.raises(Exception, match="not found"):
         load_brand(SimpleNamespace(brand={"logo": "media/nope.png"}, root=tmp_path, name="x"))
+
+
+def test_colours_may_be_a_sub_table() -> None:
+    from uprbuzz.cards.brand import BrandError, load_brand
+
+    kit = load_brand(SimpleNamespace(brand={"colors": {"background": "#102a54", "accent": "#f2b705"}},
+                                     root=".", name="x"))
+    assert kit.colour("background") == (0x10, 0x2A, 0x54) and kit.colour("accent") == (0xF2, 0xB7, 0x05)
+    with pytest.raises(BrandError, match="unknown colour"):
+        load_brand(SimpleNamespace(brand={"colors": {"backgroud": "#000000"}}, root=".", name="x"))

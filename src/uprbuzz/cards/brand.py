@@ -79,9 +79,15 @@ def load_brand(config: Any) -> Brand:
     """The kit from ``config.brand`` over the defaults; raises BrandError with the key at fault."""
     raw: Mapping[str, Any] = getattr(config, "brand", None) or {}
     root = Path(getattr(config, "root", "."))
+    given = {**dict(raw.get("colors") or {}), **dict(raw.get("colours") or {}),
+             **{k: raw[k] for k in COLOUR_KEYS if k in raw}}
+    unknown = sorted(set(given) - set(COLOUR_KEYS))
+    if unknown:
+        raise BrandError(f"uprbuzz.toml [brand]: unknown colour {', '.join(unknown)} "
+                         f"(colours: {', '.join(COLOUR_KEYS)})")
     colours = {}
     for k in COLOUR_KEYS:
-        v = raw.get(k, DEFAULTS[k])
+        v = given.get(k, DEFAULTS[k])
         try:
             colours[k] = parse_colour(v)
         except ValueError as e:
