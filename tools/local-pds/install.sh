@@ -5,7 +5,9 @@
 #      better-sqlite3 is compiled against Node 22 (it is not loadable by another Node ABI)
 #   3. sanity checks; any failure exits non-zero with a message.
 # Idempotent: a stamp holding the lockfiles' hash makes a second run a no-op. FORCE=1 reinstalls.
+# Concurrent runs (parallel test jobs, scripts/setup) are serialised with flock.
 set -euo pipefail
+INSTALL_VERSION=2  # bump when this script's install steps change (forces a reinstall)
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 node22_pkg="$here/node22"
@@ -19,7 +21,14 @@ die() { echo "install.sh: error: $*" >&2; exit 1; }
 command -v npm >/dev/null || die "system npm not found (apt-get install npm, or any Node >= 18 with npm)"
 command -v sha256sum >/dev/null || die "sha256sum not found"
 
-want="$(cat "$node22_pkg/package-lock.json" "$pds_pkg/package-lock.json" "$here/install.sh" | sha256sum | cut -d' ' -f1)"
+# one installer at a time: a second concurrent npm ci in the same folder corrupts node_modules
+lock="${TMPDIR:-/tmp}/uprbuzz-local-pds-$(echo "$here" | sha256sum | cut -c1-12).lock"
+exec 9>"$lock"
+if command -v flock >/dev/null; then
+  flock -w 900 9 || die "another install.sh is still running after 15 min ($lock)"
+fi
+
+want="$( (echo "$INSTALL_VERSION"; cat "$node22_pkg/package-lock.json" "$pds_pkg/package-lock.json") | sha256sum | cut -d' ' -f1)"
 if [[ "${FORCE:-0}" != 1 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$node_bin" ]]; then
   echo "local PDS already installed (lockfiles unchanged): $here"
   exit 0
@@ -56,5 +65,7 @@ echo "== 3/3 sanity checks"
     await import("@did-plc/server");
   ' || die "@atproto/pds or @did-plc/server does not import under Node 22"
 )
+secs=$(( $(date +%s) - start ))
+echo "$secs" > "$pds_pkg/node_modules/.uprbuzz-install-seconds"  # read by bench/bluesky.py
 echo "$want" > "$stamp"
-echo "local PDS installed in $(( $(date +%s) - start )) s: node=$node_bin launcher=$here/launcher.mjs"
+echo "local PDS installed in $secs s: node=$node_bin launcher=$here/launcher.mjs"
