@@ -51,6 +51,11 @@ class OffsetClock:
     def __init__(self, start: datetime, rate: float = 1.0) -> None:
         self._start, self._rate, self._t0 = start, rate, time.monotonic()
 
+    @property
+    def rate(self) -> float:
+        """Clock seconds per real second (the daemon maps due times to the wall clock with it)."""
+        return self._rate
+
     def now(self) -> datetime:
         return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self._rate)
 

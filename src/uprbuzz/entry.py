@@ -1,8 +1,8 @@
-"""Console-script entry point.
+"""Console-script entry point (``uprbuzz`` and ``python -m uprbuzz``).
 
 ``uprbuzz tick`` with nothing due is the hottest path of all (cron, every few minutes): it is
-answered here from the due index without importing click, YAML or any platform SDK. Everything
-else goes to the click CLI.
+answered here from the due index (duecache.py) without importing click, YAML, Pillow or any
+platform SDK. Everything else, and any doubt, goes to the click CLI.
 """
 
 from __future__ import annotations
@@ -12,22 +12,36 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:] in (["tick"], ["tick", "-q"], ["tick", "--quiet"]):
-        if _fast_tick():
-            return
+    args = _tick_args(sys.argv[1:])
+    if args is not None and _fast_tick(args):
+        return
     from uprbuzz.cli import main as cli_main
 
     cli_main()
 
 
-def _fast_tick() -> bool:
-    try:
-        from uprbuzz.clock import default_clock
-        from uprbuzz.config import load_config
-        from uprbuzz.duecache import nothing_due
+def _tick_args(argv: list[str]) -> str | None:
+    """The project folder ('' = default) when argv is a plain ``[-C DIR] tick [-q]``; else None."""
+    root = ""
+    i = 0
+    while i < len(argv) and argv[i] != "tick":
+        a = argv[i]
+        if a in ("-C", "--project") and i + 1 < len(argv):
+            root, i = argv[i + 1], i + 2
+        elif a.startswith("--project="):
+            root, i = a.split("=", 1)[1], i + 1
+        else:
+            return None
+    if i >= len(argv) or any(a not in ("-q", "--quiet") for a in argv[i + 1:]):
+        return None
+    return root
 
-        config = load_config()
-        if not nothing_due(config, default_clock().now()):
+
+def _fast_tick(root: str) -> bool:
+    try:
+        from uprbuzz.duecache import fast_nothing_due
+
+        if not fast_nothing_due(root):
             return False
     except Exception:  # any doubt: the full path decides (and reports errors properly)
         return False

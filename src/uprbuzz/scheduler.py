@@ -1,20 +1,22 @@
 """When things get published: ``uprbuzz tick`` (one cron run) and ``uprbuzz run`` (the daemon).
 
-Both hand the actual work to :class:`uprbuzz.publish.Publisher`, which owns exactly-once. This
-module only decides *when* to call it:
+Both hand the actual work to :class:`uprbuzz.publish.Publisher`, which owns exactly-once (claims
+in the ledger before every send). This module only decides *when* to call it:
 
-* ``tick``: under an exclusive file lock (overlapping cron runs wait for nothing: the second one
-  exits at once), publish what is due within the late limit, poll feeds when their interval has
-  passed, then store the due index that lets the next tick finish without parsing anything.
-* ``run``: APScheduler 3.x. A rescan job stats ``posts/``, ``schedules/`` and ``uprbuzz.toml``
-  every second; whenever they change, one ``date`` job per distinct due time is (re)scheduled, so
-  added, edited and deleted files take effect without a restart and each publication fires on
-  its second. SIGTERM stops the scheduler after the publication in flight.
+* ``tick``: under an exclusive file lock (an overlapping cron run exits at once), poll feeds whose
+  interval has passed, publish what is due within the late limit, then store the due index that
+  lets the next tick finish without parsing anything (duecache.py).
+* ``run``: APScheduler 3.x holds one ``date`` job, "wake", set to the next moment anything can be
+  done (schedule_due.next_wake). Once a second the daemon stats ``posts/``, ``schedules/`` and
+  ``uprbuzz.toml`` and looks at the ledger; on any change it recomputes the wake time, so added,
+  edited and deleted files (and other processes' publications) take effect without a restart.
+  SIGTERM lets the publication in flight finish, sends nothing more, and exits.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import signal
 import threading
@@ -28,11 +30,13 @@ from uprbuzz.clock import Clock, default_clock
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
-    from uprbuzz.model import Post
     from uprbuzz.publish import Publisher, Report
     from uprbuzz.store import Store
 
 Log = Callable[[str], None]
+# After a run, work that is still "due" (e.g. a platform without credentials) waits this long
+# before the daemon tries again, instead of spinning.
+RETRY_IDLE = timedelta(seconds=30)
 
 
 @contextmanager
@@ -57,37 +61,38 @@ def exclusive(config: "Config", name: str) -> Iterator[bool]:
         os.close(fd)
 
 
-def pending_times(posts: "list[Post]", store: "Store", now: datetime,
-                  late_limit: timedelta) -> list[datetime]:
-    """Future (or just-due) times at which an approved, never-attempted post falls due."""
-    attempted = {r["post_id"] for r in store.db.query("SELECT DISTINCT post_id FROM publications")}
-    out = []
-    for p in posts:
-        if p.status != "approved" or p.at is None or p.id in attempted or not p.targets:
-            continue
-        if p.at >= now - late_limit:
-            out.append(p.at)
-    return sorted(out)
+def compute_wake(config: "Config", store: "Store", now: datetime) -> tuple[datetime | None, str]:
+    """(next moment a publish run has work, store mark taken *before* reading the ledger)."""
+    from uprbuzz.schedule_due import next_wake
+    from uprbuzz.sources import load_all
 
-
-def next_deferred(store: "Store") -> datetime | None:
-    rows = store.db.query(
-        "SELECT MIN(not_before) AS t FROM publications WHERE state = 'deferred' "
-        "AND not_before IS NOT NULL"
-    )
-    t = rows[0]["t"] if rows else None
-    return datetime.fromisoformat(t) if t else None
+    with store.db.lock:
+        mark = duecache.store_mark(store.db.conn)
+    loaded = load_all(config, store)
+    return next_wake(loaded.posts, store.publications.by_post(), config, now), mark
 
 
 def next_feed_poll(config: "Config", store: "Store", now: datetime) -> datetime | None:
     """When the next feed poll is due (None: no feeds configured)."""
     if not config.feeds:
         return None
-    try:
-        from uprbuzz.feeds import next_poll_time
-    except ImportError:
-        return None
+    from uprbuzz.feeds import next_poll_time
+
     return next_poll_time(config, store, now)
+
+
+def poll_feeds_if_due(config: "Config", store: "Store", now: datetime, log: Log) -> list[str]:
+    when = next_feed_poll(config, store, now)
+    if when is None or when > now:
+        return []
+    from uprbuzz.feeds import poll_all
+
+    try:
+        return poll_all(config, store, now=now, log=log)
+    except Exception as e:  # a broken feed must never stop publishing
+        line = f"feeds: poll failed: {e}"
+        log(line)
+        return [line]
 
 
 @dataclass
@@ -102,7 +107,9 @@ class TickResult:
         return self.report is None or self.report.ok
 
 
-def tick(config: "Config", *, clock: Clock | None = None, log: Log = print) -> TickResult:
+def tick(config: "Config", *, clock: Clock | None = None, log: Log = print,
+         publisher_factory: Callable[..., "Publisher"] | None = None) -> TickResult:
+    """One cron run. ``ran`` is False when another tick held the lock or the index said idle."""
     clock = clock or default_clock()
     with exclusive(config, "tick") as got:
         if not got:
@@ -110,132 +117,171 @@ def tick(config: "Config", *, clock: Clock | None = None, log: Log = print) -> T
         now = clock.now()
         if duecache.nothing_due(config, now):
             return TickResult(False, message="nothing due")
-        from uprbuzz.publish import Publisher
         from uprbuzz.store import Store
 
         with Store.open(config) as store:
             fp = duecache.fingerprint(config)  # before loading: a later edit must not be missed
             result = TickResult(True)
             result.feed_lines = poll_feeds_if_due(config, store, now, log)
-            publisher = Publisher(config, store, clock=clock, log=log)
+            if publisher_factory is None:
+                from uprbuzz.publish import Publisher as publisher_factory  # noqa: N813
+            publisher = publisher_factory(config, store, clock=clock, log=log)
             result.report = publisher.publish_due()
-            _store_index(config, store, fp, clock.now())
+            end = clock.now()
+            wake, mark = compute_wake(config, store, end)
+            with store.db.transaction() as conn:
+                duecache.write_index(conn, fp, wake, next_feed_poll(config, store, end), mark)
         return result
 
 
-def poll_feeds_if_due(config: "Config", store: "Store", now: datetime, log: Log) -> list[str]:
-    when = next_feed_poll(config, store, now)
-    if when is None or when > now:
-        return []
-    from uprbuzz.feeds import poll_all
+def _stoppable(publisher: "Publisher", stop: threading.Event) -> None:
+    """Make ``publisher`` send nothing more once ``stop`` is set (the post in flight finishes).
 
-    return poll_all(config, store, now=now, log=log)
+    Uses ``Publisher.request_stop`` when the publish loop has one; otherwise wraps
+    ``publish_post`` (called once per post by ``publish_due``) on this instance.
+    """
+    if hasattr(publisher, "request_stop"):
+        return
+    from uprbuzz.publish import PlatformOutcome
 
+    inner = publisher.publish_post
 
-def _store_index(config: "Config", store: "Store", fp: str, now: datetime) -> None:
-    from uprbuzz.sources import load_all
+    def publish_post(post, reply_to=None, platforms=None, **kw):  # type: ignore[no-untyped-def]
+        if stop.is_set():
+            names = [p for p in post.targets if platforms is None or p in platforms]
+            return {n: PlatformOutcome(n, "deferred", message="uprbuzz run is stopping; "
+                                       "sent by the next run") for n in names}
+        return inner(post, reply_to, platforms, **kw)
 
-    loaded = load_all(config, store)
-    times = pending_times(loaded.posts, store, now, config.late_limit)
-    candidates = [t for t in (times[0] if times else None, next_deferred(store)) if t]
-    with store.db.transaction() as conn:
-        duecache.write_index(conn, fp, min(candidates) if candidates else None,
-                             next_feed_poll(config, store, now))
+    publisher.publish_post = publish_post  # type: ignore[method-assign]
 
 
 class Daemon:
-    """``uprbuzz run``: APScheduler fires each due time; a 1 s rescan follows file changes."""
+    """``uprbuzz run``: one APScheduler date job fires at each wake time; a 1 s rescan follows
+    file and ledger changes."""
 
     def __init__(self, config: "Config", *, clock: Clock | None = None, log: Log = print,
-                 rescan_seconds: float = 1.0) -> None:
+                 rescan_seconds: float = 1.0,
+                 publisher_factory: Callable[..., "Publisher"] | None = None) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from uprbuzz.publish import Publisher
         from uprbuzz.store import Store
 
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)  # we log what matters ourselves
         self.config, self.log = config, log
         self.clock = clock or default_clock()
         self.store = Store.open(config)
-        self.publisher: Publisher = Publisher(config, self.store, clock=self.clock, log=log)
+        if publisher_factory is None:
+            from uprbuzz.publish import Publisher as publisher_factory  # noqa: N813
+        self._make_publisher = publisher_factory
+        self.publisher: "Publisher | None" = None  # the run in progress
         self.rescan_seconds = rescan_seconds
-        self._fingerprint: str | None = None
+        self.wake_at: datetime | None = None  # on our clock; None: nothing ahead
+        self.runs = 0
+        self._seen: tuple[str, str] | None = None  # (files fingerprint, store mark)
         self._publish_lock = threading.Lock()
+        self._sched_lock = threading.RLock()
         self._stop = threading.Event()
         self.scheduler = BackgroundScheduler(
-            timezone=timezone.utc,
-            executors={"default": ThreadPoolExecutor(1), "scan": ThreadPoolExecutor(1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=timezone.utc, executors={"default": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 10, "misfire_grace_time": None},
         )
 
     # -- jobs --------------------------------------------------------------------------------
     def publish_now(self) -> None:
-        if self._stop.is_set():
-            return
+        """One publish run (serialised), then set the next wake time."""
         with self._publish_lock:
-            report = self.publisher.publish_due()
-        for line in report.summary().splitlines():
-            self.log(line)
-        self._reschedule()
+            if self._stop.is_set():
+                return
+            fp0 = duecache.fingerprint(self.config)
+            started = self.clock.now()
+            pub = self._make_publisher(self.config, self.store, clock=self.clock, log=self.log)
+            _stoppable(pub, self._stop)
+            self.publisher = pub  # a fresh one per run: no platform stays "blocked" forever
+            try:
+                report = pub.publish_due()
+            except Exception as e:  # keep the daemon alive; the ledger holds what happened
+                self.log(f"publish run failed: {type(e).__name__}: {e}")
+                report = None
+            finally:
+                self.publisher = None
+            self.runs += 1
+            if report is not None and report.items:
+                self.log(report.summary())
+            if self._stop.is_set():
+                return
+            # Files edited during the run may hold newly due posts: no back-off for those.
+            self._reschedule(after=started if fp0 == duecache.fingerprint(self.config) else None)
 
-    def rescan(self, force: bool = False) -> None:
-        fp = duecache.fingerprint(self.config)
-        if fp != self._fingerprint or force:
-            if self._fingerprint is not None:
-                self.log("files changed: rescheduling")
-            self._fingerprint = fp
-            self._reschedule()
+    def rescan(self) -> bool:
+        """Reschedule when files or the ledger changed; poll feeds that are due. True: changed."""
         if self.config.feeds:
-            lines = poll_feeds_if_due(self.config, self.store, self.clock.now(), self.log)
-            if lines:
-                self._fingerprint = None  # feeds may have written drafts or stored posts
+            poll_feeds_if_due(self.config, self.store, self.clock.now(), self.log)
+        seen = self._state()
+        if seen == self._seen:
+            return False
+        if self._seen is not None and seen[0] != self._seen[0]:
+            self.log("files changed: rescheduling")
+        self._reschedule()
+        return True
 
-    def _reschedule(self) -> None:
-        from uprbuzz.sources import load_all
+    def _state(self) -> tuple[str, str]:
+        with self.store.db.lock:
+            mark = duecache.store_mark(self.store.db.conn)
+        return duecache.fingerprint(self.config), mark
 
-        now = self.clock.now()
-        loaded = load_all(self.config, self.store)
-        for d in loaded.errors:
-            self.log(str(d))
-        times = set(pending_times(loaded.posts, self.store, now, self.config.late_limit))
-        deferred = next_deferred(self.store)
-        if deferred:
-            times.add(deferred)
-        wanted = {self._job_id(t): t for t in times}
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("due:") and job.id not in wanted:
-                job.remove()
-        for job_id, at in wanted.items():
-            if self.scheduler.get_job(job_id) is None:
-                self.scheduler.add_job(self.publish_now, "date", id=job_id,
-                                       run_date=self._wall(max(at, now)))
+    def _reschedule(self, after: datetime | None = None) -> None:
+        with self._sched_lock:
+            self._seen = self._state()
+            now = self.clock.now()
+            try:
+                wake, _mark = compute_wake(self.config, self.store, now)
+            except Exception as e:  # e.g. a broken uprbuzz.toml while it is being edited
+                self.log(f"cannot read the project: {e}; retrying in {RETRY_IDLE.seconds}s")
+                wake = now + RETRY_IDLE
+            if wake is not None and after is not None and wake <= after:
+                wake = now + RETRY_IDLE  # the run just made could not do it: do not spin
+            self.wake_at = wake
+            if wake is None:
+                if self.scheduler.get_job("wake") is not None:
+                    self.scheduler.remove_job("wake")
+                return
+            self.scheduler.add_job(self.publish_now, "date", id="wake", replace_existing=True,
+                                   run_date=self._wall(max(wake, now), now))
 
-    def _wall(self, at: datetime) -> datetime:
+    def _wall(self, at: datetime, now: datetime) -> datetime:
         """Map a time on our clock to the wall clock APScheduler waits on."""
-        offset = datetime.now(timezone.utc) - self.clock.now()
-        return at + offset
-
-    @staticmethod
-    def _job_id(at: datetime) -> str:
-        return "due:" + at.astimezone(timezone.utc).isoformat()
+        rate = float(getattr(self.clock, "rate", 1.0) or 1.0)
+        return datetime.now(timezone.utc) + (at - now) / rate
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
         self.scheduler.start()
         self.publish_now()  # catch up: due now, or missed while we were down
-        self._fingerprint = duecache.fingerprint(self.config)
-        self.scheduler.add_job(self.rescan, "interval", seconds=self.rescan_seconds,
-                               id="rescan", executor="scan")
 
     def stop(self) -> None:
-        """Finish the publication in flight, then stop; nothing is left claimed mid-way."""
+        """Let the publication in flight finish, send nothing more, close the store."""
         self._stop.set()
-        request_stop = getattr(self.publisher, "request_stop", None)
-        if request_stop:
+        pub = self.publisher
+        request_stop = getattr(pub, "request_stop", None)
+        if request_stop is not None:
             request_stop()
         self.scheduler.shutdown(wait=True)
-        with self._publish_lock:  # a publish that started before shutdown has ended here
+        with self._publish_lock:  # a run that started before shutdown has ended here
             self.store.close()
+
+    def serve(self, done: threading.Event) -> None:
+        """Start, rescan every ``rescan_seconds`` until ``done`` is set, then stop."""
+        self.start()
+        try:
+            while not done.wait(self.rescan_seconds):
+                try:
+                    self.rescan()
+                except Exception as e:  # never let a bad file or a locked store end the daemon
+                    self.log(f"rescan failed: {type(e).__name__}: {e}")
+        finally:
+            self.stop()
 
     def run_forever(self) -> None:
         done = threading.Event()
@@ -243,13 +289,14 @@ class Daemon:
         def on_signal(signum: int, _frame: object) -> None:
             self.log(f"received {signal.Signals(signum).name}: finishing the publication in flight")
             done.set()
+            self._stop.set()  # at once: the run in progress sends nothing after its current post
+            pub = self.publisher
+            if pub is not None and hasattr(pub, "request_stop"):
+                pub.request_stop()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        self.start()
         self.log(f"uprbuzz run: watching {self.config.posts_dir}/ and {self.config.schedules_dir}/ "
                  f"(late limit {self.config.late_limit}); Ctrl+C or SIGTERM to stop")
-        while not done.wait(0.5):
-            pass
-        self.stop()
+        self.serve(done)
         self.log("stopped cleanly")
