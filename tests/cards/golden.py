@@ -6,6 +6,7 @@ at the images in tests/cards/golden/ before committing them.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def compare(name: str, image: Any, update: bool) -> None:
     big = sum(diff.convert("L").point(lambda v: 255 if v > BIG_DIFF else 0).histogram()[255:])
     frac = big / (got.width * got.height)
     if mean > MEAN_TOL or frac > BIG_FRACTION:
-        out = path.with_name(f"{name}.actual.png")
+        out = Path(tempfile.gettempdir()) / "uprbuzz-golden" / f"{name}.actual.png"
+        out.parent.mkdir(exist_ok=True)
         got.save(out)
         raise AssertionError(f"{name}: differs from golden (mean {mean:.2f} > {MEAN_TOL} or "
                              f"{frac:.2%} pixels changed > {BIG_FRACTION:.1%}); see {out}")
