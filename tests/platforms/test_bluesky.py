@@ -263,6 +263,9 @@ def test_reply_to_places_a_thread_under_an_existing_post(pds: Any, plat: Bluesky
     new = plat.publish([OutgoingPart("update 2a"), OutgoingPart("update 2b")], plat.new_keys(2),
                        reply_to=(top, mid))
     ref = lambda x: {"uri": x.uri, "cid": x.cid}  # noqa: E731
+    no_cid = Remote("bluesky", top.id, top.url, uri=top.uri)  # a ledger row without the CID
+    [late] = plat.publish([OutgoingPart("update 3")], plat.new_keys(1), reply_to=(no_cid, no_cid))
+    assert get_record(pds, late)["value"]["reply"] == {"root": ref(top), "parent": ref(top)}
     assert get_record(pds, mid)["value"]["reply"] == {"root": ref(top), "parent": ref(top)}
     assert get_record(pds, new[0])["value"]["reply"] == {"root": ref(top), "parent": ref(mid)}
     assert get_record(pds, new[1])["value"]["reply"] == {"root": ref(top), "parent": ref(new[0])}

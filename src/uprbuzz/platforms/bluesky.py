@@ -183,6 +183,8 @@ class BlueskyPlatform:
         from uprbuzz.platforms.bluesky_build import build_records
 
         self._ensure()
+        if reply_to is not None:
+            reply_to = (self._with_cid(reply_to[0]), self._with_cid(reply_to[1]))
         records = build_records(self, parts, reply_to, [str(k) for k in keys])
         writes, remotes = [], []
         for key, record in zip(keys, records):
@@ -245,6 +247,17 @@ class BlueskyPlatform:
                 self._dids[handle] = None  # unresolvable mention: dropped, the post still goes
         return self._dids[handle]
 
+    def _with_cid(self, remote: Remote) -> Remote:
+        """A reply needs the parent's CID; fetch it when the ledger did not keep one."""
+        if remote.cid:
+            return remote
+        from atproto_client import models
+
+        repo, _, rkey = remote.uri[len("at://"):].split("/")
+        params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=rec.POST, rkey=rkey)
+        got = self._query("com.atproto.repo.getRecord", params, what=f"getRecord {rkey} (reply parent)")
+        return Remote(remote.platform, remote.id, remote.url, uri=remote.uri, cid=str(got.get("cid", "")))
+
     def _remote(self, rkey: str, cid: str) -> Remote:
         handle = self._handle or self._did or ""
         return Remote(self.name, rkey, f"https://bsky.app/profile/{handle}/post/{rkey}",
@@ -260,7 +273,9 @@ class BlueskyPlatform:
 
 
 def _maybe_taken(e: PlatformError) -> bool:
-    """A create at an existing key: the PDS's MST refuses it (wording varies by version)."""
+    """Could this failure be a create at a key that already holds a record? PDS 0.5.35 answers
+    500 InternalServerError (its MST refuses the duplicate key); others may say 409/"already"."""
+    if isinstance(e, AuthFailed):
+        return False
     m = e.message.lower()
-    return isinstance(e, (Rejected,)) and not isinstance(e, AuthFailed) and (
-        "already" in m or "exists" in m or "conflict" in m) or e.status in (409, 500)
+    return e.status in (409, 500) or "already" in m or "exists" in m
