@@ -51,9 +51,12 @@ def one(fields: dict[str, str], i: int) -> int:
     return len(enc.data)
 
 
-def chunk(args: tuple[list[dict[str, str]], int]) -> int:
+def chunk(args: tuple[list[dict[str, str]], int]) -> tuple[int, float]:
+    """Bytes written and CPU seconds this worker used (font loading included)."""
     data, start = args
-    return sum(one(f, start + i) for i, f in enumerate(data))
+    c = time.process_time()
+    total = sum(one(f, start + i) for i, f in enumerate(data))
+    return total, time.process_time() - c
 
 
 def main() -> None:
@@ -80,10 +83,13 @@ def main() -> None:
     ctx = multiprocessing.get_context("fork")
     t = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        total = sum(pool.map(chunk, parts))
+        results = list(pool.map(chunk, parts))
     wall = time.perf_counter() - t
+    total, cpu = sum(r[0] for r in results), [r[1] for r in results]
     print(f"all {len(data)} recommendation cards, {workers} processes: {wall:.2f} s wall "
           f"(incl. process start and font loading), {total / 1e6:.1f} MB PNG  (target <= 10 s)")
+    print(f"  CPU per worker: {', '.join(f'{c:.2f} s' for c in cpu)} -> {max(cpu):.2f} s on "
+          f"{workers} otherwise idle cores")
     try:
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
               f"{os.cpu_count()} cores")
