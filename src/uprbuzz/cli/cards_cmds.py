@@ -16,7 +16,7 @@ SIZES = ("1600x900", "1080x1080")
 def _errors() -> tuple[type[Exception], ...]:
     from uprbuzz.cards.brand import BrandError
     from uprbuzz.cards.fonts import FontError
-    from uprbuzz.cards.render import CardError
+    from uprbuzz.cards.renderer import CardError
     from uprbuzz.cards.templates import TemplateError
     from uprbuzz.imaging import ImageError
 
@@ -55,7 +55,7 @@ def render(template: str, sets: tuple[str, ...], output: str, size: str, alt: st
         if not eq or not key.strip():
             raise click.BadParameter(f"{s!r} is not KEY=VALUE", param_hint="--set")
         fields[key.strip()] = value
-    from uprbuzz.cards.render import render as do_render
+    from uprbuzz.cards.renderer import render as do_render
 
     try:
         out = do_render(template, fields, size, config, today=_today(config))
