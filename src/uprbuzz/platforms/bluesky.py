@@ -34,6 +34,7 @@ from uprbuzz.platforms.base import (
     Remote,
     SessionLoad,
     SessionSave,
+    TransientError,
 )
 from uprbuzz.platforms.bluesky_errors import error_name, is_token_error, map_error, status_of
 
@@ -241,7 +242,7 @@ class BlueskyPlatform:
                                   models.ComAtprotoIdentityResolveHandle.Params(handle=handle),
                                   what=f"resolveHandle {handle}")
                 self._dids[handle] = out.get("did")
-            except (Rejected, PlatformError) as e:
+            except (Rejected, TransientError) as e:
                 if isinstance(e, AuthFailed):
                     raise
                 self._dids[handle] = None  # unresolvable mention: dropped, the post still goes
