@@ -187,3 +187,17 @@ def test_real_subprocess_on_the_sample_project(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert {d["code"] for d in json.loads(p.stdout)} == {"missed"}
+
+
+def test_config_typos_and_secrets(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "posts").mkdir(parents=True)
+    (root / "uprbuzz.toml").write_text(
+        '[project]\ntimezone = "America/New_York"\ntimzone = "x"\n\n'
+        '[platforms.bluesky]\nhandle = "a.test"\npassword = "hunter2"\n')
+    res = check_project(load_config(root, env={}), None, now=NOW)
+    got = [(d.path, d.line, d.severity, d.code) for d in res.diagnostics]
+    assert got == [("uprbuzz.toml", 3, "warning", "config-unknown-key"),
+                   ("uprbuzz.toml", 7, "error", "config-secret")]
+    assert "did you mean 'timezone'" in res.diagnostics[0].message
+    assert "hunter2" not in str(res.diagnostics[1])

@@ -75,29 +75,66 @@ def check_project(config: "Config", store: "Store | None" = None,
     return res
 
 
-def _config_checks(config: "Config") -> list[Diagnostic]:
-    """Sections of uprbuzz.toml that other modules parse lazily: validate them now."""
-    from uprbuzz.config import CONFIG_NAME, ConfigError
+_CONFIG_KEYS = {
+    "project": ("name", "timezone", "lang", "posts", "schedules", "media", "state", "late_limit"),
+    "platforms.x": ("enabled", "api_url", "timeout"),
+    "platforms.bluesky": ("enabled", "pds_url", "handle", "image_budget", "timeout"),
+}
+_SECRET_WORDS = ("password", "secret", "token", "consumer_key", "api_key")
 
+
+def _config_checks(config: "Config") -> list[Diagnostic]:
+    """uprbuzz.toml beyond what load_config refuses: typos, secrets, lazily parsed sections."""
+    from uprbuzz.config import CONFIG_NAME, ConfigError
+    from uprbuzz.queue import did_you_mean
+
+    out: list[Diagnostic] = []
+    path = config.root / CONFIG_NAME
+    for section, known in _CONFIG_KEYS.items():
+        table: object = config.raw
+        for part in section.split("."):
+            table = table.get(part, {}) if isinstance(table, dict) else {}
+        for key in table if isinstance(table, dict) else ():
+            line = _toml_line(path, key, f"[{section}]")
+            if any(w in key.lower() for w in _SECRET_WORDS):
+                out.append(Diagnostic(CONFIG_NAME, line, 1, "error", "config-secret",
+                                      f"'{key}' looks like a credential: never put it in "
+                                      f"{CONFIG_NAME}; set it in an UPRBUZZ_* environment variable"))
+            elif key not in known:
+                out.append(Diagnostic(CONFIG_NAME, line, 1, "warning", "config-unknown-key",
+                                      f"unknown key '{key}' in [{section}]"
+                                      f"{did_you_mean(key, known)}"))
     try:
         from uprbuzz.budget import Budget
     except ImportError:
-        return []
+        return out
     try:
         Budget.from_config(config)
     except ConfigError as e:
-        line = _toml_line(config.root / CONFIG_NAME, "[budget]")
-        return [Diagnostic(CONFIG_NAME, line, 1, "error", "config", e.message)]
-    return []
+        line = _toml_line(path, "[budget]")
+        out.append(Diagnostic(CONFIG_NAME, line, 1, "error", "config", e.message))
+    return out
 
 
-def _toml_line(path: Path, needle: str) -> int:
+def _toml_line(path: Path, needle: str, section: str | None = None) -> int:
+    """Line of a ``[section]`` header, or of ``needle = ...`` inside ``section``."""
+    import re
+
     try:
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip().startswith(needle):
-                return i
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
-        pass
+        return 1
+    inside = section is None
+    pat = re.compile(rf"^\s*[\"']?{re.escape(needle)}[\"']?\s*=")
+    for i, line in enumerate(lines, 1):
+        s = line.strip()
+        if section is not None and s.startswith("["):
+            inside = s.split("#")[0].strip() == section
+            continue
+        if section is None and s.startswith(needle):
+            return i
+        if inside and section is not None and pat.match(line):
+            return i
     return 1
 
 
