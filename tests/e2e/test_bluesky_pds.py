@@ -22,6 +22,7 @@ from uprbuzz.sandbox import pds as glue
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_pds = pytest.mark.skipif(not glue.is_installed(), reason=glue.NOT_INSTALLED)
+pytestmark = pytest.mark.e2e
 
 
 def _read_line(proc: subprocess.Popen, prefix: str, timeout: float = 60) -> dict[str, Any]:
