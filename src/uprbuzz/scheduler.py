@@ -262,13 +262,18 @@ class Daemon:
 
     def stop(self) -> None:
         """Let the publication in flight finish, send nothing more, close the store."""
-        self._stop.set()
+        self._stop.set()  # a run not yet started returns at once; a run under way sends no more
         pub = self.publisher
         request_stop = getattr(pub, "request_stop", None)
         if request_stop is not None:
             request_stop()
-        self.scheduler.shutdown(wait=True)
-        with self._publish_lock:  # a run that started before shutdown has ended here
+        # Wait for the run in flight (and its rescheduling) *before* shutting APScheduler down:
+        # shutdown(wait=True) holds the job store lock that rescheduling needs.
+        with self._publish_lock, self._sched_lock:
+            pass
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        with self._publish_lock:
             self.store.close()
 
     def serve(self, done: threading.Event) -> None:
@@ -285,18 +290,22 @@ class Daemon:
 
     def run_forever(self) -> None:
         done = threading.Event()
+        got: list[int] = []
 
         def on_signal(signum: int, _frame: object) -> None:
-            self.log(f"received {signal.Signals(signum).name}: finishing the publication in flight")
-            done.set()
+            # Only flags here: printing from a signal handler can hit a write in progress.
+            got.append(signum)
             self._stop.set()  # at once: the run in progress sends nothing after its current post
             pub = self.publisher
             if pub is not None and hasattr(pub, "request_stop"):
                 pub.request_stop()
+            done.set()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         self.log(f"uprbuzz run: watching {self.config.posts_dir}/ and {self.config.schedules_dir}/ "
                  f"(late limit {self.config.late_limit}); Ctrl+C or SIGTERM to stop")
         self.serve(done)
+        if got:
+            self.log(f"received {signal.Signals(got[0]).name}: finished the publication in flight")
         self.log("stopped cleanly")
