@@ -342,3 +342,37 @@ def test_stop_lets_the_post_in_flight_finish_and_sends_nothing_more(tmp_path: Pa
     d2.start()
     d2.stop()
     assert sorted(t["text"] for t in xapi.server.store.tweets) == ["post 0", "post 1", "post 2"]
+
+
+def _rss(*items: tuple[str, datetime]) -> bytes:
+    from email.utils import format_datetime
+
+    body = "".join(f"<item><title>{t}</title><link>https://blog.example.org/post/{i}</link>"
+                   f"<guid isPermaLink=\"false\">g{i}</guid><pubDate>{format_datetime(w)}"
+                   f"</pubDate></item>" for i, (t, w) in enumerate(items))
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Blog'
+            f"</title><link>https://blog.example.org</link>{body}</channel></rss>").encode()
+
+
+def test_tick_polls_feeds_on_their_interval_and_posts_new_items_once(  # type: ignore[no-untyped-def]
+        tmp_path: Path, xapi, feed_server) -> None:
+    old = ("An old post from before the subscription", T0 - timedelta(days=3))
+    feed_server.body = _rss(old)
+    feed = {"name": "blog", "url": feed_server.url, "mode": "approve", "platforms": ["x"],
+            "interval": "15m", "template": "New on the blog: {title} {link}"}
+    c = replace(cfg(tmp_path, xapi.config), feeds=(feed,))
+    quiet = lambda _l: None  # noqa: E731
+    first = scheduler.tick(c, clock=FixedClock(T0), log=quiet)
+    assert first.ran and first.feed_lines and len(feed_server.requests) == 1
+    assert xapi.server.store.tweets == []  # no flood on subscribing
+    new = ("Civil society briefing on the US review", T0 + timedelta(minutes=2))
+    feed_server.body = _rss(old, new)
+    idle = scheduler.tick(c, clock=FixedClock(T0 + timedelta(minutes=5)), log=quiet)
+    assert not idle.ran and len(feed_server.requests) == 1  # not yet time to poll again
+    due = scheduler.tick(c, clock=FixedClock(T0 + timedelta(minutes=16)), log=quiet)
+    assert due.ran and len(feed_server.requests) == 2
+    assert [i.post_id for i in due.report.published] == ["feed/civil-society-briefing-on-the-us-review"]  # type: ignore[union-attr]
+    scheduler.tick(c, clock=FixedClock(T0 + timedelta(minutes=32)), log=quiet)  # 304
+    assert len(feed_server.requests) == 3 and feed_server.not_modified == 1
+    texts = [t["text"] for t in xapi.server.store.tweets]
+    assert len(texts) == 1 and texts[0].startswith("New on the blog: Civil society briefing")

@@ -54,8 +54,13 @@ def tick(quiet: bool) -> None:
     if not result.ran:
         click.echo(f"uprbuzz tick: {result.message}")
         return
-    for line in result.feed_lines:
-        click.echo(line)
+    if quiet:  # the progress lines were not shown: show what needs a person
+        for line in result.feed_lines:
+            if "error" in line or "failed" in line:
+                click.echo(line)
+        for item in result.report.items if result.report is not None else ():
+            if item.state in ("failed", "missed"):
+                click.echo(item.line())
     if result.report is not None:
         click.echo(result.report.summary())
     if not result.ok:
