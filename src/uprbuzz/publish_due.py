@@ -50,7 +50,7 @@ def publish_due(pub: "Publisher", post_ids: Sequence[str] | None, *, dry_run: bo
 
     work: list[tuple[Post, list[str]]] = []
     for post, named in chosen:
-        lanes = _lanes_to_do(pub, post, ledger.get(post.id, []), named, now, report)
+        lanes = _lanes_to_do(pub, post, ledger.get(post.id, []), named, now, report, dry_run)
         if lanes:
             work.append((post, lanes))
 
@@ -67,7 +67,7 @@ def publish_due(pub: "Publisher", post_ids: Sequence[str] | None, *, dry_run: bo
 
 
 def _lanes_to_do(pub: "Publisher", post: Post, rows: list[PubRow], named: bool, now: datetime,
-                 report: Report) -> list[str]:
+                 report: Report, dry_run: bool = False) -> list[str]:
     if any(r.state == "retracted" for r in rows):
         if named:
             report.add(post.id, "", "failed", "was retracted; give the post a new id to publish "
@@ -90,6 +90,9 @@ def _lanes_to_do(pub: "Publisher", post: Post, rows: list[PubRow], named: bool, 
             if not any(r.state == "missed" for r in lane.values()):
                 msg = (f"{_ago(now - post.at)} late (late_limit {pub.config.late_limit}); not sent — "  # type: ignore[operator]
                        f"run `uprbuzz publish {post.id}` to send it anyway")
+                if dry_run:
+                    report.add(post.id, name, "missed", msg)
+                    continue
                 for k in range(n):
                     pub.store.publications.mark(post.id, name, k, "missed", now, error=msg,
                                                 content_hash=post.content_hash())
