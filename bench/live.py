@@ -108,7 +108,7 @@ def main(n_text: int = 100, n_card: int = 100) -> None:
             print(f"note: {glue.NOT_INSTALLED}; measuring X only")
             bcfg = BlueskyConfig(enabled=False)
         (tmp / "uprbuzz.toml").write_text("", encoding="utf-8")
-        config = Config(root=tmp, x=xcfg, bluesky=bcfg)
+        config = Config(root=tmp, x=xcfg, bluesky=bcfg, budget={"x": 100_000, "bluesky": 100_000})
         store = Store.open(config)
         spent: dict[tuple[str, str], float] = {}
         base = Publisher(config, store)
