@@ -73,7 +73,7 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> N
             check_sandbox(config, targets)
         except NotSandbox as e:
             raise click.ClickException(str(e)) from e
-        console = rehearsal_console(config, store, sess, speed)
+        console = rehearsal_console(config, store, sess, speed, lead_in=30)
         runner = CueRunner(console, on_fire=lambda cid: click.echo(f"cue fired: {cid}"))
     else:
         console = LiveConsole(config, store, sess)
