@@ -6,7 +6,6 @@ checks and the card renderer are imported here lazily, only when something is ac
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -102,7 +101,3 @@ def outgoing_parts(post: Post, platform: str, media: MediaReader) -> list[Outgoi
             text=p.text, media=tuple(items), langs=tuple(post.langs),
             link=post.link if i == 0 else None, tags=tuple(post.tags)))
     return out
-
-
-def without_card(post: Post) -> Post:
-    return replace(post, card=None)

@@ -3,7 +3,6 @@ drafts, check errors, and the ledger's claim rules (owners, leases, final states
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -115,7 +114,6 @@ def test_claims_are_exclusive_and_final_states_stick(tmp_path):
 def test_owner_alive_follows_the_process():
     assert owner_alive(new_owner())
     p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    host = os.uname().nodename
     import socket
 
     host = socket.gethostname()
