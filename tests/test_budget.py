@@ -136,7 +136,9 @@ def test_plan_days_over_the_sample_campaigns(tmp_path: Path) -> None:
     c = Config(root=root, timezone="America/New_York")
     posts = load_campaigns(c).posts
     days = Budget.from_config(c).plan_days(posts)
-    # 10 Dec 2020: Human Rights Day (09:00) and the weekday fact (12:30)
+    # 10 Dec 2020: Human Rights Day (09:00), counted on its local day
     d = days[next(k for k in days if str(k) == "2020-12-10")]
-    assert d.counts == {"x": 2, "bluesky": 2} and d.warnings == []
+    on_day = [p for p in posts if p.at and p.at.astimezone(c.zone).date() == d.day]
+    assert [p.id for p in on_day] == ["human-rights-day/2020-12-10"]
+    assert d.counts == {"x": 1, "bluesky": 1} and d.warnings == []
     assert sum(dp.counts["x"] for dp in days.values()) == sum(len(p.parts_for("x") or ()) for p in posts)

@@ -282,7 +282,7 @@ def test_sample_campaigns_load_cleanly_and_fast() -> None:
     assert out.diagnostics == []
     ids = {p.id for p in out.posts}
     assert "countdown/2020-11-01" in ids and "countdown/2020-11-09" in ids
-    assert "awareness/2020-12-10T0900" in ids
+    assert "human-rights-day/2020-12-10" in ids
     cd = next(p for p in out.posts if p.id == "countdown/2020-11-01")
     assert cd.at == datetime(2020, 11, 1, 8, 0, tzinfo=timezone.utc)  # 09:00 CET
     assert "8 days" in cd.parts[0].text and "08:30 ET" in cd.parts[0].text
@@ -291,6 +291,11 @@ def test_sample_campaigns_load_cleanly_and_fast() -> None:
         from uprbuzz.checks.text import bluesky_count, x_length
     except ImportError:
         return
+    from uprbuzz.checks.cards import card_problem
+
+    for p in out.posts:  # every occurrence's card would render on its day
+        if p.card is not None:
+            assert card_problem(p.card, p.at.astimezone(cfg.zone).date()) is None, p.id
     for p in out.posts:
         for plat, count in (("x", x_length), ("bluesky", bluesky_count)):
             for part in p.parts_for(plat) or ():

@@ -9,7 +9,7 @@ import pytest
 
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import Config, ConfigError
-from uprbuzz.feeds import FeedConfig, clean, feed_configs, parse_feed, render_text
+from uprbuzz.feeds import FeedConfig, Item, clean, feed_configs, item_post, parse_feed, render_text
 from uprbuzz.feeds_fetch import FeedError, fetch, read_source
 from uprbuzz.feeds_poll import poll_feed
 from uprbuzz.store import Store
@@ -270,7 +270,20 @@ def test_draft_mode_writes_a_checkable_post_file_once(feed_server, tmp_path: Pat
     assert post.parts[0].text == ("New on the blog: Shadow report & recommendations "
                                   "https://blog.example.org/post/shadow-report")
     assert post.card is not None and post.card.template == "blog"
-    assert post.card.fields["image"] == "https://static.wixstatic.com/m/a.jpg/file.png"
+    # the web image is not a card field (cards draw project files only); what is there, the
+    # blog template accepts, so check finds nothing and the card renders
+    assert dict(post.card.fields) == {"title": "Shadow report & recommendations",
+                                      "url": "https://blog.example.org/post/shadow-report"}
+    from uprbuzz.checks.cards import check_post
+
+    assert check_post(post, cfg) == []
+
+
+def test_card_defaults_only_fill_fields_the_template_has() -> None:
+    it = Item("guid:1", "A title", "https://e.org/p", "Summary", None, "https://e.org/i.png", ())
+    quote = FeedConfig("b", "https://e.org/f", card={"template": "quote", "quote": "{summary}"})
+    post = item_post(it, quote, "feed/p", at=None, status="draft")
+    assert post.card is not None and dict(post.card.fields) == {"quote": "Summary"}
 
 
 def test_broken_feed_makes_no_posts_and_keeps_the_cursor(feed_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -117,7 +117,9 @@ def test_plan_defaults_to_the_clock(project) -> None:
     r = CliRunner().invoke(main, ["-C", str(root), "plan", "--json", "--days", "9"],
                            env={"UPRBUZZ_NOW": SAMPLE_NOW})
     data = json.loads(r.stdout)
-    assert data["from"].startswith("2020-11-02T09:00")
+    # the clock runs on from UPRBUZZ_NOW (microseconds later): shown to the whole second
+    assert data["from"] == "2020-11-02T09:00:00-05:00"
+    assert data["to"] == "2020-11-11T09:00:00-05:00"
     assert [i["post_id"] for i in data["items"]][:2] == ["geneva", "ny"]
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 CACHE_FORMAT = 1
-_CODE_FILES = ("queue.py", "frontmatter.py", "when.py", "model.py", "imaging.py", "collect.py")
+_CODE_FILES = ("queue.py", "frontmatter.py", "when.py", "model.py", "imaging.py", "collect.py",
+               "cards/templates.py", "cards/labels.py")  # the card check resolves templates
 
 
 @dataclass
@@ -212,19 +213,20 @@ def post_checks(post: Post, config: "Config") -> list[Diagnostic]:
     import importlib
 
     out: list[Diagnostic] = []
-    for name in ("x", "bluesky", "media"):
+    for name in ("x", "bluesky", "media", "cards"):
         try:
             mod = importlib.import_module(f"uprbuzz.checks.{name}")
         except ImportError:
             continue
-        if name != "media" and name not in post.targets:
+        if name in ("x", "bluesky") and name not in post.targets:
             continue
         out.extend(mod.check_post(post, config))
     return out
 
 
 # Post-level messages of the platform checks name no position: point them at their key.
-_KEY_OF = {"bsky-too-many-langs": "lang", "bsky-too-many-tags": "tags", "bsky-tag-too-long": "tags"}
+_KEY_OF = {"bsky-too-many-langs": "lang", "bsky-too-many-tags": "tags", "bsky-tag-too-long": "tags",
+           "card": "card"}
 
 
 def _relocate(d: Diagnostic, rel: str, keys: dict[str, tuple[int, int]]) -> Diagnostic:

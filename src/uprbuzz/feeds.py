@@ -308,13 +308,22 @@ def item_post(item: Item, feed: FeedConfig, post_id: str, *, at: datetime | None
     if feed.card:
         fields = {k: str(v).format_map(_fields(item, feed, item.summary))
                   for k, v in feed.card.items() if k not in ("template", "size", "alt")}
-        fields = {"title": item.title, **({"image": item.image} if item.image else {}),
-                  "source": feed.name, **fields}
+        fields = {**_card_defaults(item, str(feed.card["template"])), **fields}
         card = Card(str(feed.card["template"]), fields, str(feed.card.get("size", "1600x900")),
                     feed.card.get("alt"))
     return Post(id=post_id, parts=(Part(render_text(item, feed)),), at=at,
                 status=status, platforms=feed.platforms, langs=(feed.lang,),  # type: ignore[arg-type]
                 link=item.link, tags=("feed", feed.name), card=card, origin="feed")
+
+
+def _card_defaults(item: Item, template: str) -> dict[str, str]:
+    """Fields the item fills unless the card sets them, kept to those the template has.
+    The item's image is a web address and cards draw only project files, so it is left out."""
+    from uprbuzz.cards.templates import TEMPLATES
+
+    t = TEMPLATES.get(template)
+    have = {f.name for f in t.fields} if t else set()
+    return {k: v for k, v in (("title", item.title), ("url", item.link or "")) if k in have and v}
 
 
 def wanted(item: Item, feed: FeedConfig) -> bool:

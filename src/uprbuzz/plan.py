@@ -61,7 +61,9 @@ class Plan:
     days: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(),
+        # whole seconds: an OffsetClock's "now" carries microseconds nobody asked for
+        return {"from": self.start.isoformat(timespec="seconds"),
+                "to": self.end.isoformat(timespec="seconds"),
                 "timezone": self.timezone,
                 "items": [r for it in self.items for r in it.rows()], "days": self.days}
 

@@ -217,7 +217,12 @@ def _when(value: str, tz: str, name: str) -> datetime:
     except ValueError:
         raise TemplateError(f"field {name}: {value!r} is not a date and time "
                             "(write 2020-11-09T14:30+01:00)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(tz or "UTC"))
+    if dt.tzinfo:
+        return dt
+    try:
+        return dt.replace(tzinfo=ZoneInfo(tz or "UTC"))
+    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+        raise TemplateError(f"unknown time zone {tz!r} in field tz (e.g. Europe/Zurich)") from None
 
 
 def _times(v: dict[str, str]) -> list[tuple[str, str, str]]:

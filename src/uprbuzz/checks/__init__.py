@@ -86,7 +86,6 @@ _SECRET_WORDS = ("password", "secret", "token", "consumer_key", "api_key")
 def _config_checks(config: "Config") -> list[Diagnostic]:
     """uprbuzz.toml beyond what load_config refuses: typos, secrets, lazily parsed sections."""
     from uprbuzz.config import CONFIG_NAME, ConfigError
-    from uprbuzz.queue import did_you_mean
 
     out: list[Diagnostic] = []
     path = config.root / CONFIG_NAME
@@ -101,6 +100,8 @@ def _config_checks(config: "Config") -> list[Diagnostic]:
                                       f"'{key}' looks like a credential: never put it in "
                                       f"{CONFIG_NAME}; set it in an UPRBUZZ_* environment variable"))
             elif key not in known:
+                from uprbuzz.queue import did_you_mean  # imports YAML: only when needed
+
                 out.append(Diagnostic(CONFIG_NAME, line, 1, "warning", "config-unknown-key",
                                       f"unknown key '{key}' in [{section}]"
                                       f"{did_you_mean(key, known)}"))
@@ -113,6 +114,48 @@ def _config_checks(config: "Config") -> list[Diagnostic]:
     except ConfigError as e:
         line = _toml_line(path, "[budget]")
         out.append(Diagnostic(CONFIG_NAME, line, 1, "error", "config", e.message))
+    if config.feeds:  # parsed lazily by their modules: only check sees a mistake before a poll
+        out.extend(_feed_checks(config, path))
+    if config.brand:
+        from uprbuzz.cards.brand import BrandError, load_brand
+
+        try:
+            load_brand(config)
+        except BrandError as e:
+            out.append(Diagnostic(CONFIG_NAME, _toml_line(path, "[brand]"), 1, "error",
+                                  "config", str(e)))
+    return out
+
+
+def _feed_checks(config: "Config", path: Path) -> list[Diagnostic]:
+    """``[[feeds]]``: what feed_configs refuses, and each card's template and field names."""
+    import re
+
+    from uprbuzz.checks.cards import field_problem
+    from uprbuzz.config import CONFIG_NAME, ConfigError
+    from uprbuzz.feeds import feed_configs
+
+    def line(i: int) -> int:  # the (i+1)-th [[feeds]] header
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return 1
+        heads = [n for n, s in enumerate(lines, 1) if s.split("#")[0].strip() == "[[feeds]]"]
+        return heads[i] if i < len(heads) else 1
+
+    out: list[Diagnostic] = []
+    try:
+        feeds = feed_configs(config)
+    except ConfigError as e:
+        m = re.search(r"\[\[feeds\]\] #(\d+)", e.message)
+        return [Diagnostic(CONFIG_NAME, line(int(m.group(1)) - 1) if m else 1, 1, "error",
+                           "config", e.message)]
+    for i, feed in enumerate(feeds):
+        if feed.card is not None:
+            msg = field_problem(dict(feed.card))
+            if msg:
+                out.append(Diagnostic(CONFIG_NAME, line(i), 1, "error", "card",
+                                      f"[[feeds]] {feed.name}: card: {msg}"))
     return out
 
 

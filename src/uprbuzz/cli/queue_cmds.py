@@ -112,7 +112,7 @@ def plan(ctx: click.Context, start: str | None, days: int, as_json: bool) -> Non
     else:
         from uprbuzz.clock import default_clock
 
-        t0 = default_clock().now()
+        t0 = default_clock().now().replace(microsecond=0)  # the window starts on a whole second
     store = _store(config)
     try:
         p = build_plan(config, store, t0, t0 + timedelta(days=days))

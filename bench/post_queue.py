@@ -2,7 +2,7 @@
 cache) and `uprbuzz plan` over 1,000 files, each as a real subprocess (whole-process wall time).
 
 Targets (issue 2): warm check of 10,000 files <= 1 s; plan over 1,000 files <= 300 ms.
-Usage: .venv/bin/python bench/queue.py [--files 10000] [--plan-files 1000] [--runs 5]
+Usage: .venv/bin/python bench/post_queue.py [--files 10000] [--plan-files 1000] [--runs 5]
 """
 
 from __future__ import annotations
