@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from uprbuzz.clock import Clock, default_clock
+from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
 from uprbuzz.model import Post
 from uprbuzz.platforms.base import OutgoingPart, Platform, PlatformError, Remote
-from uprbuzz.publish_lane import LOOKUP_SKEW, Blocked, Lane, backoff
+from uprbuzz.publish_lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_outcome
 from uprbuzz.publish_report import PlatformOutcome, Report
 from uprbuzz.store.publications import new_owner
 
@@ -50,7 +50,8 @@ class Publisher:
         self._blocked: dict[str, PlatformOutcome] = {}
         self._lock = threading.Lock()
         self._log = log or _log.info
-        self._sleep = sleep or self.clock.sleep
+        self._sleep = sleep  # None: the clock's sleep, cut short by request_stop
+        self._stopping = threading.Event()
         self.max_rate_wait, self.max_attempts = max_rate_wait, max_attempts
         self.backoff_base, self.backoff_cap, self.lease = backoff_base, backoff_cap, lease
         self.owner = new_owner()
@@ -65,7 +66,24 @@ class Publisher:
         self._log(line)
 
     def sleep(self, seconds: float) -> None:
-        self._sleep(seconds)
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif isinstance(self.clock, (SystemClock, OffsetClock)):
+            if seconds > 0:  # real time (maybe scaled): a stop request ends the wait at once
+                self._stopping.wait(seconds / float(getattr(self.clock, "rate", 1.0) or 1.0))
+        else:  # e.g. a FixedClock: sleeping moves it, nothing waits
+            self.clock.sleep(seconds)
+
+    # --- stopping ------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Send nothing more (thread-safe; e.g. from a signal handler): a part in flight completes
+        and is recorded, no new claim is made, and a retry or rate-limit wait ends now (its claim
+        is released for the next run)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def backoff(self, n: int) -> float:
         return backoff(self.backoff_base, self.backoff_cap, n)
@@ -73,7 +91,7 @@ class Publisher:
     def wait_until(self, when: datetime, margin: float) -> None:
         delay = (when - self.now()).total_seconds() + margin
         if delay > 0:
-            self._sleep(delay)
+            self.sleep(delay)
         self.waits.append((when, self.now()))
 
     # --- platforms -----------------------------------------------------------------------------
@@ -122,7 +140,10 @@ class Publisher:
         """Settle every claim a previous process left in flight, before anything is resent."""
         self._reconciled = True
         pubs, now = self.store.publications, self.now()
-        for row in pubs.stale(now, self.owner):
+        # oldest claim first: of two same-text claims left in flight, the earlier one was sent first
+        stale = sorted(pubs.stale(now, self.owner), key=lambda r: (r.claimed_at or now, r.post_id,
+                                                                   r.platform, r.part))
+        for row in stale:
             if row.platform in self._blocked or not pubs.take_over(row, self.owner, now, self.lease):
                 continue
             where = f"{row.platform}: {row.post_id} part {row.part + 1}"
@@ -142,10 +163,18 @@ class Publisher:
                 self.log(f"{where}: could not check whether it landed ({e.message}); "
                          "will check again")
                 continue
-            if found is not None:
-                pubs.mark_sent(row.post_id, row.platform, row.part, found, self.now(),
-                               "reconciled: it had landed")
+            # a text match that another ledger row owns is that post's, not this claim's
+            other = None if found is None else pubs.adopt(
+                row.post_id, row.platform, row.part, found, self.now(), row.text,
+                "reconciled: it had landed", stale_blocks=False)
+            if found is not None and other is None:
                 self.log(f"{where}: reconciled, it had landed -> {found.url or found.uri}")
+            elif other is not None and other.remote_id is None:
+                pubs.mark(row.post_id, row.platform, row.part, "unknown", self.now(),
+                          error=f"{other.post_id} with the same text is being published; "
+                          "will check again")
+                self.log(f"{where}: {other.post_id} with the same text is being published; "
+                         "will check again")
             else:
                 pubs.mark(row.post_id, row.platform, row.part, "deferred", self.now(),
                           error="an interrupted attempt did not land; will resend")
@@ -168,6 +197,8 @@ class Publisher:
         targets = [p for p in post.targets if platforms is None or p in platforms]
         if not self._reconciled:
             self.reconcile()
+        if self.stopping:
+            return {n: stopped_outcome(n) for n in targets}
         try:
             if not prepared:
                 post = render_cards(post, self.config)

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
 from uprbuzz.model import Post
+from uprbuzz.publish_lane import stopped_outcome
 from uprbuzz.publish_report import Report
-from uprbuzz.store.publications import PubRow
+from uprbuzz.store.publications import PERMANENT, PubRow
 
 if TYPE_CHECKING:
     from uprbuzz.publish import Publisher
@@ -62,6 +63,10 @@ def publish_due(pub: "Publisher", post_ids: Sequence[str] | None, *, dry_run: bo
         return report
 
     for post, lanes in work:
+        if pub.stopping:  # reported, never recorded: the next run finds them due as before
+            for name in lanes:
+                report.add_outcome(post.id, stopped_outcome(name))
+            continue
         _publish_one(pub, post, lanes, loaded.diagnostics, report)
     return report
 
@@ -105,7 +110,7 @@ def _lanes_to_do(pub: "Publisher", post: Post, rows: list[PubRow], named: bool, 
             if waiting:
                 continue  # quiet: it was reported when deferred, `status` shows it
             chash = post.content_hash()
-            if any(r.state == "failed" and r.kind in ("rejected", "exhausted")
+            if any(r.state == "failed" and r.kind in PERMANENT
                    and r.content_hash == chash for r in lane.values()):
                 continue  # reported when it failed; editing the post retries it
         out.append(name)

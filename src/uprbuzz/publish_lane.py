@@ -16,6 +16,7 @@ from uprbuzz.platforms.base import (
     Rejected, Remote, TransientError,
 )
 from uprbuzz.publish_report import PlatformOutcome
+from uprbuzz.store.publications import PubRow
 
 if TYPE_CHECKING:
     from uprbuzz.publish import Publisher
@@ -69,6 +70,10 @@ class Lane:
         else:
             groups = [[k] for k in todo]
         for group in groups:
+            if self.pub.stopping:  # no new claim once a stop is requested
+                out = stopped_outcome(self.name)
+                out.remotes, out.new = [sent[k] for k in sorted(sent)], self.new
+                return out
             first = group[0]
             if first > 0 and first - 1 not in sent:
                 return self._outcome("deferred", sent, f"part {first} is not published yet")
@@ -112,16 +117,29 @@ class Lane:
             try:
                 remotes = self.plat.publish(parts, keys, reply)
                 return self._record(group, remotes)
-            except DuplicateContent as e:
+            except DuplicateContent:
+                # Evidence only for OUR earlier attempt of this part: a hit that another ledger
+                # row owns (an identical text posted before) is that post's, not ours.
+                label = _LABELS.get(self.name, self.name)
                 try:
                     found = self._lookup(group, keys, claimed_at)
                 except PlatformError as le:
-                    return self._unknown(group, f"X says duplicate but the post could not be "
-                                         f"found yet ({le.message}); will check next run")
-                if found is not None:
-                    pub.log(f"{self.name}: {self.post_id} already on {self.name} (duplicate); recorded")
-                    return self._record(group, found, quiet=True)
-                return self._fail(group, f"rejected: {e.message}", "rejected")
+                    return self._unknown(group, f"{label} says duplicate but the post could not "
+                                         f"be found yet ({le.message}); will check next run")
+                got = self._adopt(group, found, "already there (duplicate); recorded")
+                if got is None:
+                    return self._fail(group, f"{label} refused this text as a duplicate of an "
+                                      "earlier post on the account; edit the text to post it",
+                                      "duplicate")
+                if not isinstance(got, PubRow):
+                    return got
+                if got.remote_id is None:  # another row with this text is in flight
+                    return self._unknown(group, f"{label} refused this text as a duplicate while "
+                                         f"{_who(got)} with the same text is being published; "
+                                         "will check next run which one it is")
+                return self._fail(group, f"{label} refused this text as a duplicate of "
+                                  f"{_who(got)} ({got.url or got.uri or got.remote_id}); edit the "
+                                  "text to post it", "duplicate")
             except Rejected as e:
                 if was_ambiguous:  # our earlier attempt may have landed after all
                     try:
@@ -129,8 +147,12 @@ class Lane:
                     except PlatformError as le:
                         return self._unknown(group, f"{e.message}; could not check an earlier "
                                              f"attempt ({le.message}); will check next run")
-                    if found is not None:
-                        return self._record(group, found)
+                    got = self._adopt(group, found)
+                    if got is not None and not isinstance(got, PubRow):
+                        return got
+                    if got is not None and got.remote_id is None:
+                        return self._unknown(group, f"{e.message}; {_who(got)} with the same "
+                                             "text is in flight; will check next run")
                 return self._fail(group, f"rejected: {e.message}", "rejected")
             except AuthFailed as e:
                 out = self._fail(group, f"authentication failed: {e.message}; check the "
@@ -145,6 +167,8 @@ class Lane:
                             f"{max(wait, 0):.1f}s")
                     self.store.touch(self.post_id, self.name, group, pub.owner, now, pub.lease)
                     pub.wait_until(e.reset_at, RATE_MARGIN)
+                    if pub.stopping:
+                        return self._stopped(group, was_ambiguous)
                     continue
                 until = e.reset_at or now + timedelta(seconds=pub.max_rate_wait)
                 msg = f"rate limited until {_hms(until)}, deferring"
@@ -162,8 +186,13 @@ class Lane:
                 except PlatformError as le:
                     return self._unknown(group, f"could not check ({le.message}); "
                                          "will check again next run")
-                if found is not None:
-                    return self._record(group, found)
+                got = self._adopt(group, found)
+                if got is not None and not isinstance(got, PubRow):
+                    return got
+                if got is not None and got.remote_id is None:
+                    return self._unknown(group, f"{e.message}; {_who(got)} with the same text is "
+                                         "in flight; will check next run")
+                # not found, or the only hit is another row's post: ours did not land
                 for k in group:
                     self.store.mark(self.post_id, self.name, k, "claimed", pub.now(),
                                     error=e.message, release=False)
@@ -183,6 +212,8 @@ class Lane:
                                    f"{_hms(until)}", until, "transient")
             self.store.touch(self.post_id, self.name, group, pub.owner, pub.now(), pub.lease)
             pub.sleep(pub.backoff(tries))
+            if pub.stopping:
+                return self._stopped(group, was_ambiguous)
 
     def _lookup(self, group: list[int], keys: Sequence[str | None],
                 claimed_at: datetime) -> list[Remote] | None:
@@ -194,11 +225,35 @@ class Lane:
             found.append(r)
         return found
 
+    def _adopt(self, group: list[int], found: Sequence[Remote] | None, note: str = ""
+               ) -> dict[int, Remote] | PlatformOutcome | PubRow | None:
+        """Record what a lookup found, part by part, unless another ledger row may own it.
+
+        Returns what ``_record`` returns; the blocking row when the first part is refused (its
+        ``remote_id`` set: another row owns the hit; None: a same-text row is in flight); None
+        when nothing was found.
+        """
+        if not found:
+            return None
+        got: list[Remote] = []
+        for k, r in zip(group, found):
+            other = self.store.adopt(self.post_id, self.name, k, r, self.pub.now(),
+                                     self.parts[k].text, "found after an unclear attempt")
+            if other is not None:
+                if not got:
+                    return other
+                break  # later parts: left claimable below, like a partial lookup
+            got.append(r)
+        if note:
+            self.pub.log(f"{self.name}: {self.post_id} {note}")
+        return self._record(group, got, quiet=bool(note), stored=True)
+
     def _record(self, group: list[int], remotes: Sequence[Remote],
-                quiet: bool = False) -> dict[int, Remote]:
+                quiet: bool = False, stored: bool = False) -> dict[int, Remote] | PlatformOutcome:
         out = {}
         for k, r in zip(group, remotes):
-            self.store.mark_sent(self.post_id, self.name, k, r, self.pub.now())
+            if not stored:
+                self.store.mark_sent(self.post_id, self.name, k, r, self.pub.now())
             out[k] = r
             self.new = True
             if not quiet:
@@ -227,6 +282,16 @@ class Lane:
                             kind=kind, not_before=until)
         return self._outcome_only("deferred", msg, until)
 
+    def _stopped(self, group: list[int], was_ambiguous: bool) -> PlatformOutcome:
+        """A stop request cut a retry wait short: release the claim for the next run."""
+        if was_ambiguous:  # an earlier attempt may still land: the next run checks first
+            return self._unknown(group, f"{STOPPING}; the next run checks whether the "
+                                 "unclear attempt landed")
+        for k in group:
+            self.store.mark(self.post_id, self.name, k, "deferred", self.pub.now(),
+                            error=STOPPING, kind="stopped")
+        return self._outcome_only("deferred", STOPPING)
+
     def _unknown(self, group: list[int], msg: str) -> PlatformOutcome:
         self.pub.log(f"{self.name}: {self.post_id}: {msg}")
         for k in group:  # released: the next run (any process) reconciles it
@@ -254,6 +319,20 @@ class Lane:
         if r.state == "sent":
             return self._outcome_only("sent", "")
         return self._outcome_only(r.state, r.error or "")
+
+
+_LABELS = {"x": "X", "bluesky": "Bluesky"}
+
+
+def _who(row: PubRow) -> str:
+    return row.post_id + (f" part {row.part + 1}" if row.part else "")
+
+
+STOPPING = "uprbuzz is stopping; the next run sends it"
+
+
+def stopped_outcome(name: str) -> PlatformOutcome:
+    return PlatformOutcome(name, "deferred", message=STOPPING)
 
 
 def _hms(t: datetime | None) -> str:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 RETRY_UNCLEAR = timedelta(minutes=1)  # claims left in flight, outcomes not known yet
 RETRY_FAILED = timedelta(minutes=5)  # failures publish_due retries (auth, invalid, transient)
-PERMANENT = ("rejected", "exhausted")
+PERMANENT = ("rejected", "exhausted", "duplicate")  # as store.publications.PERMANENT
 
 
 def next_wake(posts: Iterable["Post"], ledger: Mapping[str, Sequence["PubRow"]],

@@ -10,7 +10,7 @@ in the ledger before every send). This module only decides *when* to call it:
   done (schedule_due.next_wake). Once a second the daemon stats ``posts/``, ``schedules/`` and
   ``uprbuzz.toml`` and looks at the ledger; on any change it recomputes the wake time, so added,
   edited and deleted files (and other processes' publications) take effect without a restart.
-  SIGTERM lets the publication in flight finish, sends nothing more, and exits.
+  SIGTERM lets the part in flight finish and be recorded, sends nothing more, and exits.
 """
 
 from __future__ import annotations
@@ -134,28 +134,6 @@ def tick(config: "Config", *, clock: Clock | None = None, log: Log = print,
         return result
 
 
-def _stoppable(publisher: "Publisher", stop: threading.Event) -> None:
-    """Make ``publisher`` send nothing more once ``stop`` is set (the post in flight finishes).
-
-    Uses ``Publisher.request_stop`` when the publish loop has one; otherwise wraps
-    ``publish_post`` (called once per post by ``publish_due``) on this instance.
-    """
-    if hasattr(publisher, "request_stop"):
-        return
-    from uprbuzz.publish import PlatformOutcome
-
-    inner = publisher.publish_post
-
-    def publish_post(post, reply_to=None, platforms=None, **kw):  # type: ignore[no-untyped-def]
-        if stop.is_set():
-            names = [p for p in post.targets if platforms is None or p in platforms]
-            return {n: PlatformOutcome(n, "deferred", message="uprbuzz run is stopping; "
-                                       "sent by the next run") for n in names}
-        return inner(post, reply_to, platforms, **kw)
-
-    publisher.publish_post = publish_post  # type: ignore[method-assign]
-
-
 class Daemon:
     """``uprbuzz run``: one APScheduler date job fires at each wake time; a 1 s rescan follows
     file and ledger changes."""
@@ -197,8 +175,9 @@ class Daemon:
             fp0 = duecache.fingerprint(self.config)
             started = self.clock.now()
             pub = self._make_publisher(self.config, self.store, clock=self.clock, log=self.log)
-            _stoppable(pub, self._stop)
             self.publisher = pub  # a fresh one per run: no platform stays "blocked" forever
+            if self._stop.is_set():  # stop() ran before it could see this publisher
+                pub.request_stop()
             try:
                 report = pub.publish_due()
             except Exception as e:  # keep the daemon alive; the ledger holds what happened
@@ -262,11 +241,7 @@ class Daemon:
 
     def stop(self) -> None:
         """Let the publication in flight finish, send nothing more, close the store."""
-        self._stop.set()  # a run not yet started returns at once; a run under way sends no more
-        pub = self.publisher
-        request_stop = getattr(pub, "request_stop", None)
-        if request_stop is not None:
-            request_stop()
+        self._request_stop()
         # Wait for the run in flight (and its rescheduling) *before* shutting APScheduler down:
         # shutdown(wait=True) holds the job store lock that rescheduling needs.
         with self._publish_lock, self._sched_lock:
@@ -275,6 +250,15 @@ class Daemon:
             self.scheduler.shutdown(wait=True)
         with self._publish_lock:
             self.store.close()
+
+    def _request_stop(self) -> None:
+        """A run not yet started returns at once; the run under way sends nothing more after the
+        part in flight (``Publisher.request_stop``). Set the flag before reading ``publisher``:
+        ``publish_now`` sets ``publisher`` before reading the flag, so one of them sees the other."""
+        self._stop.set()
+        pub = self.publisher
+        if pub is not None:
+            pub.request_stop()
 
     def serve(self, done: threading.Event) -> None:
         """Start, rescan every ``rescan_seconds`` until ``done`` is set, then stop."""
@@ -295,10 +279,7 @@ class Daemon:
         def on_signal(signum: int, _frame: object) -> None:
             # Only flags here: printing from a signal handler can hit a write in progress.
             got.append(signum)
-            self._stop.set()  # at once: the run in progress sends nothing after its current post
-            pub = self.publisher
-            if pub is not None and hasattr(pub, "request_stop"):
-                pub.request_stop()
+            self._request_stop()  # at once, not after the next rescan
             done.set()
 
         signal.signal(signal.SIGTERM, on_signal)

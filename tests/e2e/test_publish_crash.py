@@ -69,9 +69,16 @@ def test_sigkill_30_times_still_exactly_once(tmp_path, xapi, bsky_config, pds):
     kills = 0
     t0 = time.monotonic()
     while kills < 30:
+        n0 = len(xapi.server.store.tweets)
         p = popen_uprbuzz(["publish"], root, env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 2.2))  # start-up takes ~0.8 s: most kills land mid-send
+        # kill shortly after this process starts sending (not after a fixed delay: start-up and
+        # sending speed vary by machine), so kills land mid-send and 30 fit in the queue
+        deadline = time.monotonic() + 30
+        while (len(xapi.server.store.tweets) == n0 and p.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.25))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1

@@ -69,7 +69,7 @@ class FakePlatform:
 
     def lookup(self, part: OutgoingPart, key, since: datetime) -> Remote | None:
         self.lookups += 1
-        for x in self.posts:
+        for x in reversed(self.posts):  # newest first, as X's recent posts
             if (key and x["key"] == key) or (not key and x["text"] == part.text and x["at"] >= since):
                 return Remote(self.name, x["id"], f"https://{self.name}.test/{x['id']}")
         return None

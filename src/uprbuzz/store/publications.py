@@ -23,6 +23,8 @@ from uprbuzz.store.db import Database
 
 IN_FLIGHT = ("claimed", "unknown")
 FINAL = ("sent", "retracted")
+# failure kinds that are final for this content: only an edit (a new content hash) retries them
+PERMANENT = ("rejected", "exhausted", "duplicate")
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -46,7 +48,8 @@ class PubRow:
     cid: str | None
     url: str | None
     error: str | None
-    kind: str | None  # why it failed/deferred: rejected | auth | exhausted | rate | transient | budget
+    kind: str | None  # why it failed/deferred: rejected | duplicate | auth | exhausted | rate |
+    #                   transient | budget
     attempts: int
     not_before: datetime | None
     claimed_at: datetime | None
@@ -183,7 +186,7 @@ class Publications:
                     return None
                 if not force and r.state == "deferred" and r.not_before and r.not_before > now:
                     return None
-                if (not force and r.state == "failed" and r.kind in ("rejected", "exhausted")
+                if (not force and r.state == "failed" and r.kind in PERMANENT
                         and r.content_hash == content_hash):
                     return None
             out = []
@@ -240,6 +243,36 @@ class Publications:
                 (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
                  platform, part))
             _event(c, now, post_id, platform, part, "sent", detail or remote.url)
+
+    def adopt(self, post_id: str, platform: str, part: int, remote: Remote, now: datetime,
+              text: str | None, detail: str = "", *, stale_blocks: bool = True
+              ) -> PubRow | None:
+        """Record a post found by a lookup as this part's, unless it may be another row's.
+
+        A lookup matches by text, so its hit may be another post's identical text. Refused (the
+        blocking row is returned, nothing is written) when another row already holds that remote
+        id, or when another row with the same text is in flight (its send may be what the lookup
+        found: reconciliation, oldest claim first, settles it; ``stale_blocks=False`` is for
+        reconciliation itself, where only a live process's claim blocks). Checked and written in
+        one transaction, so two processes cannot both adopt the same remote post.
+        """
+        with self.db.transaction() as c:
+            others = [_row(r) for r in c.execute(
+                "SELECT * FROM publications WHERE platform=? AND (remote_id=? OR (text=? AND "
+                "state IN ('claimed','unknown'))) AND NOT (post_id=? AND part=?) "
+                "ORDER BY remote_id IS NULL, post_id, part",
+                (platform, remote.id, text, post_id, part))]
+            for o in others:
+                if o.remote_id == remote.id or stale_blocks or not _is_stale(o, now):
+                    return o
+            c.execute(
+                "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
+                "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
+                " WHERE post_id=? AND platform=? AND part=?",
+                (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
+                 platform, part))
+            _event(c, now, post_id, platform, part, "sent", detail or remote.url)
+            return None
 
     def mark(self, post_id: str, platform: str, part: int, state: str, now: datetime, *,
              error: str | None = None, kind: str | None = None,
