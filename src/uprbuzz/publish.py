@@ -58,6 +58,11 @@ class Publisher:
         self.waits: list[tuple[datetime, datetime]] = []  # (reset_at, woke_at) of rate waits
         self._reconciled = False
 
+    def unblock(self, platform: str) -> None:
+        """Let ``platform`` be tried again in this run (after an auth failure or a far rate
+        limit blocked it); the live console calls this before a retry."""
+        self._blocked.pop(platform, None)
+
     # --- small services used by Lane -----------------------------------------------------------
     def now(self) -> datetime:
         return self.clock.now()

@@ -121,7 +121,7 @@ class PlatformWorker:
                 con._platform_update(n, self.name, state="retrying", error=msg or state,
                                      retry_in=round(delay, 1))
                 self._pause(delay)
-                getattr(pub, "_blocked", {}).pop(self.name, None)  # a new try for this lane
+                pub.unblock(self.name)  # a new try for this lane
                 if state in ("unknown", "skipped"):
                     try:
                         pub.reconcile()
