@@ -329,7 +329,7 @@ def test_every_commented_example_in_the_sample_config_passes_check(tmp_path: Pat
     lines = (ROOT / "uprbuzz.toml").read_text(encoding="utf-8").splitlines()
     blocks = _example_blocks(lines)
     headers = {lines[b[0]].lstrip("# ").split()[0] for b in blocks}
-    assert {"[brand]", "[budget]", "[[feeds]]"} <= headers, headers
+    assert {"[brand]", "[[feeds]]", "x_post_usd", "x_url_post_usd"} <= headers, headers
     root = tmp_path / "p"
     shutil.copytree(ROOT / "posts", root / "posts")
     shutil.copytree(ROOT / "schedules", root / "schedules")
@@ -354,6 +354,7 @@ def test_every_commented_example_in_the_sample_config_passes_check(tmp_path: Pat
     from uprbuzz.feeds import feed_configs
 
     assert Budget.from_config(cfg).caps["x"] == int(cfg.budget["x"])
+    assert cfg.budget["x_url_post_usd"] == 0.20
     (feed,) = feed_configs(cfg)
     assert feed.card == {"template": "blog"} and feed.mode == "draft"
     assert load_brand(cfg).name == cfg.brand["name"]
