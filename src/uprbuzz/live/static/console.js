@@ -15,6 +15,13 @@ function hms(s) {
   const p = (n) => String(n).padStart(2, "0");
   return (neg ? "-" : "") + p(Math.floor(s / 3600)) + ":" + p(Math.floor(s % 3600 / 60)) + ":" + p(s % 60);
 }
+// Far from the broadcast (before review day, or long after), a raw offset such as 52865:03:31
+// means nothing to an operator: say how far away it is instead.
+function clockText(s) {
+  const day = 86400, d = Math.floor(Math.abs(s) / day);
+  if (d < 1) return hms(s);
+  return s < 0 ? `starts in ${d} day${d > 1 ? "s" : ""}` : `${d} day${d > 1 ? "s" : ""} after the start`;
+}
 function esc(s) { const d = document.createElement("div"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
 
 async function api(name, body) {
@@ -46,7 +53,7 @@ function nextSpeaker(cur, off) {
 function tick() {
   if (!S) return;
   const off = offsetNow();
-  $("clock").textContent = hms(off);
+  $("clock").textContent = clockText(off);
   const cur = entryAt(off), nxt = nextSpeaker(cur, off);
   $("now-speaker").textContent = cur ? cur.name : (off < 0 ? "not started" : "ended");
   $("segment").textContent = cur ? cur.segment + (cur.kind === "reply" ? " · reply block" : "") : "";
