@@ -64,6 +64,11 @@ def test_x_sandbox_lifecycle(project):
     env2 = _env(run(project, "start", "--no-bluesky").stdout)
     assert env2["UPRBUZZ_X_ACCESS_SECRET"] == env["UPRBUZZ_X_ACCESS_SECRET"]
     assert len(json.loads(run(project, "timeline", "--json").stdout)["x"]["posts"]) == 2
+    # --fresh: stops the running stand-in and starts with an empty timeline, same credentials
+    env3 = _env(run(project, "start", "--no-bluesky", "--fresh").stdout)
+    assert env3["UPRBUZZ_X_ACCESS_SECRET"] == env["UPRBUZZ_X_ACCESS_SECRET"]
+    assert json.loads(run(project, "timeline", "--json").stdout)["x"]["posts"] == []
+    run(project, "stop")
 
 
 def test_without_pds_says_how_to_install(project, monkeypatch):

@@ -26,15 +26,17 @@ def _root():
 @sandbox.command()
 @click.option("--x-port", type=int, default=None, help="Port for the X stand-in (default: a free one).")
 @click.option("--no-bluesky", is_flag=True, help="Start the X stand-in only.")
-def start(x_port: int | None, no_bluesky: bool) -> None:
+@click.option("--fresh", is_flag=True,
+              help="Stop what runs and discard the kept X timeline: both platforms start empty.")
+def start(x_port: int | None, no_bluesky: bool, fresh: bool) -> None:
     """Start the X stand-in and the local PDS (if installed); print `export` lines.
 
-    Idempotent: what already runs is kept and its exports printed again.
+    Idempotent: what already runs is kept and its exports printed again (unless --fresh).
     """
     from uprbuzz.sandbox import manager
 
     try:
-        state, notes = manager.start(_root(), x_port=x_port, bluesky=not no_bluesky)
+        state, notes = manager.start(_root(), x_port=x_port, bluesky=not no_bluesky, fresh=fresh)
     except manager.SandboxError as e:
         raise click.ClickException(str(e)) from e
     for n in notes:

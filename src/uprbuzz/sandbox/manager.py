@@ -143,9 +143,18 @@ def start_bluesky(root: Path, timeout: float = 120.0) -> dict[str, Any]:
             "password": password}
 
 
-def start(root: Path, *, x_port: int | None = None, bluesky: bool = True) -> tuple[dict[str, Any], list[str]]:
-    """Start what is not running; returns (state, notes for the user)."""
-    state, notes = load_state(root), []
+def start(root: Path, *, x_port: int | None = None, bluesky: bool = True,
+          fresh: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Start what is not running; returns (state, notes for the user).
+
+    ``fresh``: stop what runs and forget the X timeline first, so both platforms start empty.
+    """
+    notes: list[str] = []
+    if fresh:
+        notes.extend(stop(root))
+        paths(root)["x_state"].unlink(missing_ok=True)
+        notes.append("fresh sandbox: earlier X timeline discarded")
+    state = load_state(root)
     x = state.get("x")
     if x and alive(x.get("pid")):
         notes.append(f"X stand-in already running at {x['url']} (pid {x['pid']})")
