@@ -236,13 +236,7 @@ class Publications:
     def mark_sent(self, post_id: str, platform: str, part: int, remote: Remote,
                   now: datetime, detail: str = "") -> None:
         with self.db.transaction() as c:
-            c.execute(
-                "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
-                "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
-                " WHERE post_id=? AND platform=? AND part=?",
-                (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
-                 platform, part))
-            _event(c, now, post_id, platform, part, "sent", detail or remote.url)
+            _record_sent(c, post_id, platform, part, remote, now, detail)
 
     def adopt(self, post_id: str, platform: str, part: int, remote: Remote, now: datetime,
               text: str | None, detail: str = "", *, stale_blocks: bool = True
@@ -265,13 +259,7 @@ class Publications:
             for o in others:
                 if o.remote_id == remote.id or stale_blocks or not _is_stale(o, now):
                     return o
-            c.execute(
-                "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
-                "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
-                " WHERE post_id=? AND platform=? AND part=?",
-                (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
-                 platform, part))
-            _event(c, now, post_id, platform, part, "sent", detail or remote.url)
+            _record_sent(c, post_id, platform, part, remote, now, detail)
             return None
 
     def mark(self, post_id: str, platform: str, part: int, state: str, now: datetime, *,
@@ -312,6 +300,17 @@ def _is_stale(r: PubRow, now: datetime) -> bool:
         return True
     return not owner_alive(r.owner)
 
+
+
+def _record_sent(c: object, post_id: str, platform: str, part: int, remote: Remote,
+                 now: datetime, detail: str) -> None:
+    c.execute(  # type: ignore[attr-defined]
+        "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
+        "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
+        " WHERE post_id=? AND platform=? AND part=?",
+        (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
+         platform, part))
+    _event(c, now, post_id, platform, part, "sent", detail or remote.url)
 
 def _event(c: object, now: datetime, post_id: str, platform: str, part: int, event: str,
            detail: str) -> None:
