@@ -92,6 +92,10 @@ def preview(paths: tuple[str, ...], output: str, columns: int) -> None:
     """Contact sheet of every queued post's images (media and rendered cards) with alt text.
 
     PATHS limit it to those post files or folders (default: every post).
+
+    \b
+    Example:
+      uprbuzz preview posts/review -o review-sheet.png
     """
     from uprbuzz.cards import render_card
     from uprbuzz.cards.sheet import Tile, contact_sheet

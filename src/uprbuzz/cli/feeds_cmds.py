@@ -29,6 +29,10 @@ def poll(names: tuple[str, ...], as_json: bool) -> None:
     Draft-mode feeds write posts/feed/<slug>.md (status: draft) for review; approve-mode
     feeds queue the post directly. A new subscription posts only items newer than itself
     (plus `backfill = N`). Exit status 1 when a feed could not be read.
+
+    \b
+    Example:
+      uprbuzz feeds poll --name blog
     """
     from uprbuzz.config import ConfigError
     from uprbuzz.feeds_fetch import FeedError
@@ -66,6 +70,10 @@ def preview(source: str, feed_name: str | None, limit: int, as_json: bool) -> No
 
     Uses the template of --feed, else of the configured feed with the same URL, else the
     first configured feed, else "{title} {link}".
+
+    \b
+    Example:
+      uprbuzz feeds preview https://www.example.org/blog-feed.xml --limit 3
     """
     from uprbuzz.config import ConfigError
     from uprbuzz.feeds import FeedConfig, feed_configs, item_post, item_slug, parse_feed, wanted

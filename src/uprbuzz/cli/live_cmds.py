@@ -53,7 +53,13 @@ def live() -> None:
 @click.option("--rehearse", is_flag=True, help="Replay on a simulated clock against the sandbox.")
 @click.option("--speed", type=float, default=10.0, show_default=True, help="Rehearsal clock speed.")
 def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> None:
-    """Serve the console for SESSION (prints its URL with the access token)."""
+    """Serve the console for SESSION (prints its URL with the access token).
+
+    \b
+    Example:
+      uprbuzz live us-upr-2020                        # review day
+      uprbuzz live us-upr-2020 --rehearse --speed 10  # practise on the sandbox
+    """
     import os
 
     import uvicorn
@@ -110,7 +116,12 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print {offset, segment, speaker, next}.")
 @click.option("--no-marks", is_flag=True, help="Ignore the \"now speaking\" marks in the store.")
 def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
-    """Who speaks at a broadcast offset (predicted, re-anchored by the console's marks)."""
+    """Who speaks at a broadcast offset (predicted, re-anchored by the console's marks).
+
+    \b
+    Example:
+      uprbuzz live who us-upr-2020 --at 00:42:10 --json
+    """
     from uprbuzz.live.clock import parse_hms
     from uprbuzz.live.speakers import Timeline
 
@@ -144,7 +155,12 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
 @click.option("--key", help="Store key of the coverage (default: the session's; rehearsals "
                             "have their own, printed by the console).")
 def recap(session: str, fmt: str, output: Path | None, key: str | None) -> None:
-    """Export a live session's coverage: offset, speaker, text, links, webcast time."""
+    """Export a live session's coverage: offset, speaker, text, links, webcast time.
+
+    \b
+    Example:
+      uprbuzz recap us-upr-2020 --format md -o recap.md
+    """
     from uprbuzz.live.recap import recap_rows, to_csv, to_markdown
     from uprbuzz.store import Store
 

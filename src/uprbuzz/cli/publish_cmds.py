@@ -54,7 +54,12 @@ def publish(post_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
 @click.option("--post", "post_id", default=None, help="Only this post id.")
 def status(as_json: bool, post_id: str | None) -> None:
-    """Show every publication's state, remote links and errors."""
+    """Show every publication's state, remote links and errors.
+
+    \b
+    Example:
+      uprbuzz status --post review/watch-live
+    """
     config, store = _open()
     with store:
         rows = store.publications.rows(post_id)
@@ -88,7 +93,14 @@ def status(as_json: bool, post_id: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def retract(post_id: str, yes: bool, as_json: bool) -> None:
-    """Delete a published post (every part of its thread) on every platform."""
+    """Delete a published post (every part of its thread) on every platform.
+
+    The deletion is recorded in the ledger; a retracted post is never published again.
+
+    \b
+    Example:
+      uprbuzz retract review/watch-live --yes
+    """
     from uprbuzz.publish import Publisher
 
     config, store = _open()

@@ -32,6 +32,10 @@ def start(x_port: int | None, no_bluesky: bool, fresh: bool) -> None:
     """Start the X stand-in and the local PDS (if installed); print `export` lines.
 
     Idempotent: what already runs is kept and its exports printed again (unless --fresh).
+
+    \b
+    Example:
+      eval "$(uprbuzz sandbox start)"
     """
     from uprbuzz.sandbox import manager
 
@@ -75,7 +79,12 @@ def status(as_json: bool) -> None:
 @sandbox.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def timeline(as_json: bool) -> None:
-    """List what each local platform holds."""
+    """List what each local platform holds.
+
+    \b
+    Example:
+      uprbuzz sandbox timeline --json
+    """
     from uprbuzz.sandbox import manager
 
     tl = manager.timeline(_root())
