@@ -56,3 +56,26 @@ def test_parse_cache(tmp_path: Path) -> None:
         c.put("posts/a.md", "h3", b"r3")
         assert c.load_all() == {"posts/a.md": ("h3", b"r3"), "posts/b.md": ("h2", b"r2")}
         assert c.forget(keep=["posts/a.md"]) == 1 and list(c.load_all()) == ["posts/a.md"]
+
+
+def test_whole_project_scan_drops_cache_rows_of_deleted_files(tmp_path) -> None:
+    from uprbuzz.collect import collect
+    from uprbuzz.config import load_config
+    from uprbuzz.store import Store
+
+    (tmp_path / "uprbuzz.toml").write_text('[project]\ntimezone = "UTC"\n', encoding="utf-8")
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for name in ("a", "b"):
+        (posts / f"{name}.md").write_text("---\nstatus: draft\n---\nHello\n", encoding="utf-8")
+    config = load_config(tmp_path, env={})
+    seen: list[tuple[int, int]] = []
+    with Store.open(config) as store:
+        collect(config, store, progress=lambda d, t: seen.append((d, t)))
+        assert set(store.cache.load_all()) == {"posts/a.md", "posts/b.md"}
+        assert seen and seen[-1] == (2, 2)  # a cold run reports its progress
+        (posts / "b.md").unlink()
+        collect(config, store, [posts / "a.md"])  # a partial scan keeps other rows
+        assert set(store.cache.load_all()) == {"posts/a.md", "posts/b.md"}
+        collect(config, store)
+        assert set(store.cache.load_all()) == {"posts/a.md"}

@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from uprbuzz import __version__
 from uprbuzz.model import Diagnostic, Post, post_from_dict, post_to_dict
@@ -271,16 +271,26 @@ def _read(path: str) -> bytes:
 
 
 def collect(config: "Config", store: "Store | None" = None,
-            paths: Iterable[str | Path] | None = None, check: bool = True) -> Collected:
-    """Every post file's result; with ``check`` the platform rules ran on it too."""
+            paths: Iterable[str | Path] | None = None, check: bool = True,
+            progress: "Callable[[int, int], None] | None" = None) -> Collected:
+    """Every post file's result; with ``check`` the platform rules ran on it too.
+
+    ``progress(done, total)`` is called now and then while files are re-parsed (cold runs).
+    A scan of the whole project also drops cache rows of files that no longer exist.
+    """
     fp = hashlib.sha256(fingerprint(config))
     cache = store.cache.load_all() if store is not None else {}
     root = str(config.root) + os.sep
     out = Collected()
     misses: list[tuple[str, str, bytes]] = []
     fresh_posts: list[Post] = []
-    for path in files_for(config, paths):
+    files = files_for(config, paths)
+    seen: set[str] = set()
+    for i, path in enumerate(files):
+        if progress is not None and i % 250 == 0 and len(misses) > 0:
+            progress(i, len(files))
         rel = _rel(config, path, root)
+        seen.add(rel)
         try:
             data = _read(path)
         except OSError as e:
@@ -310,6 +320,10 @@ def collect(config: "Config", store: "Store | None" = None,
     if store is not None and misses:
         store.cache.put_many(misses)
         store.posts.record_seen_many(fresh_posts)
+    if store is not None and paths is None:
+        store.cache.drop(k for k in cache if not k.startswith("#") and k not in seen)
+    if progress is not None and misses:
+        progress(len(files), len(files))
     return out
 
 

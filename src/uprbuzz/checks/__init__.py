@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from uprbuzz.collect import Collected, PostResults, collect, post_checks
 from uprbuzz.model import Diagnostic, Post
@@ -51,7 +51,8 @@ class CheckResult:
 
 def check_project(config: "Config", store: "Store | None" = None,
                   paths: Iterable[str | Path] | None = None,
-                  now: datetime | None = None) -> CheckResult:
+                  now: datetime | None = None,
+                  progress: "Callable[[int, int], None] | None" = None) -> CheckResult:
     """Check post files (all of ``posts/``, or ``paths``), schedules and the config."""
     from uprbuzz.config import CONFIG_NAME
 
@@ -63,7 +64,8 @@ def check_project(config: "Config", store: "Store | None" = None,
                                           "(see the sample project) or run from the project folder"))
     res.diagnostics.extend(_config_checks(config))
     post_paths = paths if paths is None else [p for p in paths if p.suffix != ".toml"]
-    res.collected = collect(config, store, post_paths, check=True) if post_paths != [] else Collected()
+    res.collected = (collect(config, store, post_paths, check=True, progress=progress)
+                     if post_paths != [] else Collected())
     res.files = len(res.collected.files)
     res.diagnostics.extend(res.collected.diagnostics)
     if paths is None or any(p.suffix == ".toml" for p in paths):

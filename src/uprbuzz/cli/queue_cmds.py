@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -26,6 +26,19 @@ def _load(ctx: click.Context) -> "Config":
         click.echo("1 error in the config; nothing else checked", err=True)
         ctx.exit(1)
         raise  # unreachable: ctx.exit raises
+
+
+def _progress() -> "Callable[[int, int], None] | None":
+    """A one-line counter on a terminal's stderr while files are parsed (cold runs only)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\rchecking post files: {done:,}/{total:,}", err=True, nl=done >= total)
+
+    return show
 
 
 def _store(config: "Config", use: bool = True) -> "Store | None":
@@ -66,7 +79,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, no_cache: 
     config = _load(ctx)
     store = _store(config, not no_cache)
     try:
-        res = check_project(config, store, list(paths) or None)
+        res = check_project(config, store, list(paths) or None, progress=_progress())
     finally:
         if store is not None:
             store.close()

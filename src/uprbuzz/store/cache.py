@@ -42,6 +42,14 @@ class ParseCache:
                 [(p, h, r, now) for p, h, r in rows],
             )
 
+    def drop(self, paths: Iterable[str]) -> int:
+        """Remove the rows of these paths (files that no longer exist)."""
+        rows = [(p,) for p in paths]
+        if rows:
+            with self.db.transaction() as c:
+                c.executemany("DELETE FROM parse_cache WHERE path=?", rows)
+        return len(rows)
+
     def forget(self, keep: Iterable[str] | None = None) -> int:
         """Drop rows for files no longer present (all rows when ``keep`` is None)."""
         with self.db.transaction() as c:
