@@ -287,7 +287,7 @@ def collect(config: "Config", store: "Store | None" = None,
     files = files_for(config, paths)
     seen: set[str] = set()
     for i, path in enumerate(files):
-        if progress is not None and i % 250 == 0 and len(misses) > 0:
+        if progress is not None and i % 250 == 0 and i > out.hits:  # parsing, not just reading
             progress(i, len(files))
         rel = _rel(config, path, root)
         seen.add(rel)
@@ -322,7 +322,7 @@ def collect(config: "Config", store: "Store | None" = None,
         store.posts.record_seen_many(fresh_posts)
     if store is not None and paths is None:
         store.cache.drop(k for k in cache if not k.startswith("#") and k not in seen)
-    if progress is not None and misses:
+    if progress is not None and len(files) > out.hits:
         progress(len(files), len(files))
     return out
 
