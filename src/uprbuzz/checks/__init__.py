@@ -56,20 +56,20 @@ def check_project(config: "Config", store: "Store | None" = None,
     """Check post files (all of ``posts/``, or ``paths``), schedules and the config."""
     from uprbuzz.config import CONFIG_NAME
 
-    paths = None if paths is None else [Path(p) for p in paths]
+    files = None if paths is None else [Path(p) for p in paths]
     res = CheckResult()
     if not (config.root / CONFIG_NAME).is_file():
         res.diagnostics.append(Diagnostic(CONFIG_NAME, 1, 1, "error", "no-config",
                                           f"no {CONFIG_NAME} in {config.root}: create one "
                                           "(see the sample project) or run from the project folder"))
     res.diagnostics.extend(_config_checks(config))
-    post_paths = paths if paths is None else [p for p in paths if p.suffix != ".toml"]
+    post_paths = files if files is None else [p for p in files if p.suffix != ".toml"]
     res.collected = (collect(config, store, post_paths, check=True, progress=progress)
                      if post_paths != [] else Collected())
     res.files = len(res.collected.files)
     res.diagnostics.extend(res.collected.diagnostics)
-    if paths is None or any(p.suffix == ".toml" for p in paths):
-        _campaigns(config, store, paths, res)
+    if files is None or any(p.suffix == ".toml" for p in files):
+        _campaigns(config, store, files, res)
     published = store.posts.published_ids() if store is not None else set()
     now = now or _now()
     res.diagnostics.extend(_cross_file(config, res, published, now))
@@ -102,7 +102,7 @@ def _config_checks(config: "Config") -> list[Diagnostic]:
                                       f"'{key}' looks like a credential: never put it in "
                                       f"{CONFIG_NAME}; set it in an UPRBUZZ_* environment variable"))
             elif key not in known:
-                from uprbuzz.queue import did_you_mean  # imports YAML: only when needed
+                from uprbuzz.post_fields import did_you_mean
 
                 out.append(Diagnostic(CONFIG_NAME, line, 1, "warning", "config-unknown-key",
                                       f"unknown key '{key}' in [{section}]"
