@@ -19,13 +19,22 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # mypy treats this name as True; importing typing here would cost time
+if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
+    from _hashlib import HASH
+
+    from uprbuzz.config import Config
+
 INDEX_KEY = "due_index"
 INDEX_VERSION = "3"
 CONFIG_NAME = "uprbuzz.toml"
 ENV_KEYS = ("UPRBUZZ_TIMEZONE",)  # environment that changes due times (besides the files)
 
 
-def _sha1():  # type: ignore[no-untyped-def]
+def _sha1() -> "HASH":
     try:
         import _sha1  # built in: hashlib would load OpenSSL (~3 ms) for the same digest
 
@@ -36,14 +45,14 @@ def _sha1():  # type: ignore[no-untyped-def]
         return hashlib.sha1()
 
 
-def _connect(path: str, readonly: bool):  # type: ignore[no-untyped-def]
+def _connect(path: str, readonly: bool) -> "sqlite3.Connection":
     try:
-        import _sqlite3 as sq  # the C module: the sqlite3 package adds datetime & co (~3 ms)
+        from _sqlite3 import connect  # the C module: the sqlite3 package adds datetime & co (~3 ms)
     except ImportError:  # pragma: no cover
-        import sqlite3 as sq
+        from sqlite3 import connect
     if readonly:
-        return sq.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-    return sq.connect(path, timeout=30.0)
+        return connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    return connect(path, timeout=30.0)
 
 
 # --- fingerprints ----------------------------------------------------------------------------
@@ -63,7 +72,7 @@ def fingerprint_paths(root: str, posts_dir: str, schedules_dir: str) -> str:
     return h.hexdigest()
 
 
-def fingerprint(config: "Config") -> str:  # noqa: F821
+def fingerprint(config: "Config") -> str:
     return fingerprint_paths(str(config.root), config.posts_dir, config.schedules_dir)
 
 
@@ -86,12 +95,12 @@ def _walk(path: str, rel: str, out: list[str]) -> None:
         out.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}")
 
 
-def store_mark(conn: object) -> str:
+def store_mark(conn: "sqlite3.Connection") -> str:
     """Changes whenever the ledger or the stored (feed) posts change, whoever changed them."""
     h = _sha1()
-    row = conn.execute("SELECT MAX(id) FROM events").fetchone()  # type: ignore[attr-defined]
+    row = conn.execute("SELECT MAX(id) FROM events").fetchone()
     h.update(f"events:{row[0]}\n".encode())
-    for pid, data in conn.execute(  # type: ignore[attr-defined]
+    for pid, data in conn.execute(
             "SELECT post_id, data FROM stored_posts ORDER BY post_id"):
         h.update(f"{pid}\0{data}\n".encode())
     return h.hexdigest()
@@ -109,7 +118,7 @@ def _env(env: "dict[str, str] | os._Environ[str]") -> str:
 
 # --- writing (full path) ---------------------------------------------------------------------
 
-def write_index(conn: object, fp: str, next_due: "datetime | None",  # noqa: F821
+def write_index(conn: "sqlite3.Connection", fp: str, next_due: "datetime | None",
                 next_poll: "datetime | None" = None, mark: str | None = None) -> None:
     """Store the index. ``mark`` must be taken *before* the ledger was read for ``next_due``."""
     fields = {
@@ -121,13 +130,13 @@ def write_index(conn: object, fp: str, next_due: "datetime | None",  # noqa: F82
         "next_poll": "" if next_poll is None else repr(next_poll.timestamp()),
     }
     value = "".join(f"{k}={v}\n" for k, v in fields.items())
-    conn.execute(  # type: ignore[attr-defined]
+    conn.execute(
         "INSERT INTO kv (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (INDEX_KEY, value))
 
 
-def read_index(conn: object) -> dict[str, str] | None:
-    row = conn.execute("SELECT value FROM kv WHERE key = ?",  # type: ignore[attr-defined]
+def read_index(conn: "sqlite3.Connection") -> dict[str, str] | None:
+    row = conn.execute("SELECT value FROM kv WHERE key = ?",
                        (INDEX_KEY,)).fetchone()
     if row is None:
         return None
@@ -166,7 +175,7 @@ def nothing_due_at(root: str, posts_dir: str, schedules_dir: str, state_path: st
     return index.get("fingerprint") == fingerprint_paths(root, posts_dir, schedules_dir)
 
 
-def nothing_due(config: "Config", now: "datetime") -> bool:  # noqa: F821
+def nothing_due(config: "Config", now: "datetime") -> bool:
     return nothing_due_at(str(config.root), config.posts_dir, config.schedules_dir,
                           str(config.state_path), now.timestamp())
 

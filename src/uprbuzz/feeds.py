@@ -216,7 +216,7 @@ def _item(e: Mapping[str, Any], base: str) -> Item:
     elif content and img is None:
         img = clean(content[0].get("value"))[1]
     stamp = e.get("published_parsed") or e.get("updated_parsed")
-    published = datetime(*stamp[:6], tzinfo=timezone.utc) if stamp else None
+    published = datetime(*stamp[:6]).replace(tzinfo=timezone.utc) if stamp else None
     guid = e.get("id") or e.get("guid")
     if guid:
         key = f"guid:{guid}"

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from uprbuzz import __version__
 
@@ -65,10 +66,11 @@ def fetch(url: str, *, etag: str | None = None, last_modified: str | None = None
         raise FeedError(f"{url}: connection failed ({e})") from None
 
 
-def _read_capped(stream: object, max_bytes: int, where: str) -> bytes:
-    chunks, total = [], 0
+def _read_capped(stream: BinaryIO, max_bytes: int, where: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
     while True:
-        chunk = stream.read(65536)  # type: ignore[attr-defined]
+        chunk = stream.read(65536)
         if not chunk:
             return b"".join(chunks)
         total += len(chunk)

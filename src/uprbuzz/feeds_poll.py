@@ -77,9 +77,9 @@ def poll_feed(config: "Config", store: "Store", feed: FeedConfig, *, clock: "Clo
     res.skipped += len(items) - len(fresh)
     backfill: set[str] = set()
     if first and feed.backfill > 0:
-        dated = sorted((it for it in fresh if it.published), key=lambda it: it.published,
-                       reverse=True)  # type: ignore[arg-type,return-value]
-        backfill = {it.key for it in dated[:feed.backfill]}
+        dated = sorted(((it.published, it) for it in fresh if it.published),
+                       key=lambda pair: pair[0], reverse=True)
+        backfill = {it.key for _, it in dated[:feed.backfill]}
     # Oldest first, so posts (and their approve-mode times) follow the blog's order.
     fresh.sort(key=lambda it: (it.published is None, it.published or now))
     done: set[str] = set()

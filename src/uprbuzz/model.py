@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Sequence
 
 PLATFORMS: tuple[str, ...] = ("x", "bluesky")
 Status = Literal["draft", "approved"]
@@ -190,38 +190,90 @@ def post_to_dict(post: Post) -> dict[str, object]:
 
 
 def post_from_dict(d: Mapping[str, object]) -> Post:
-    def media(m: Mapping[str, object]) -> Media:
+    """The inverse of ``post_to_dict`` (the JSON of stored posts and the parse cache)."""
+    def media(m: object) -> Media:
+        m = _obj(m)
         return Media(str(m["path"]), str(m.get("alt", "")), bool(m.get("decorative", False)),
-                     _unloc(m.get("loc")), m.get("width"), m.get("height"))  # type: ignore[arg-type]
+                     _unloc(m.get("loc")), _opt_int(m.get("width")), _opt_int(m.get("height")))
 
-    def part(p: Mapping[str, object]) -> Part:
-        return Part(str(p["text"]), tuple(media(m) for m in p.get("media", ())),  # type: ignore[union-attr]
+    def part(p: object) -> Part:
+        p = _obj(p)
+        return Part(str(p["text"]), tuple(media(m) for m in _arr(p.get("media", ()))),
                     _unloc(p.get("loc")))
 
     ovs = {}
-    for k, o in dict(d.get("overrides") or {}).items():  # type: ignore[arg-type]
+    for k, o in _obj(d.get("overrides") or {}).items():
+        o = _obj(o)
         ovs[k] = Override(
-            None if o["parts"] is None else tuple(part(p) for p in o["parts"]),
-            None if o["media"] is None else tuple(media(m) for m in o["media"]),
+            None if o["parts"] is None else tuple(part(p) for p in _arr(o["parts"])),
+            None if o["media"] is None else tuple(media(m) for m in _arr(o["media"])),
             bool(o["skip"]),
         )
-    c = d.get("card")
+    c = _obj(d.get("card") or {})
     at = d.get("at")
+    alt = c.get("alt")
     return Post(
         id=str(d["id"]),
-        parts=tuple(part(p) for p in d["parts"]),  # type: ignore[union-attr]
+        parts=tuple(part(p) for p in _arr(d["parts"])),
         at=datetime.fromisoformat(at) if isinstance(at, str) else None,
-        status=d.get("status", "draft"),  # type: ignore[arg-type]
-        platforms=tuple(d.get("platforms", PLATFORMS)),  # type: ignore[arg-type]
-        langs=tuple(d.get("langs", ("en",))),  # type: ignore[arg-type]
-        link=d.get("link"),  # type: ignore[arg-type]
-        tags=tuple(d.get("tags", ())),  # type: ignore[arg-type]
+        status=_status(d.get("status", "draft")),
+        platforms=_strs(d.get("platforms", PLATFORMS)),
+        langs=_strs(d.get("langs", ("en",))),
+        link=_opt_str(d.get("link")),
+        tags=_strs(d.get("tags", ())),
         overrides=ovs,
-        card=None if not c else Card(c["template"], dict(c.get("fields", {})),  # type: ignore[index,union-attr]
-                                     c.get("size", "1600x900"), c.get("alt")),  # type: ignore[union-attr]
+        card=None if not c else Card(str(c["template"]), _str_map(c.get("fields", {})),
+                                     str(c.get("size", "1600x900")), _opt_str(alt)),
         source=_unloc(d.get("source")),
         origin=str(d.get("origin", "queue")),
     )
+
+
+# Narrowing helpers for decoded JSON: stored data is uprbuzz's own, so a wrong type means a
+# corrupt row and is reported, not coerced.
+
+def _obj(v: object) -> Mapping[str, object]:
+    if not isinstance(v, Mapping):
+        raise TypeError(f"stored post: expected a JSON object, got {type(v).__name__}")
+    return v
+
+
+def _arr(v: object) -> Sequence[object]:
+    if not isinstance(v, (list, tuple)):
+        raise TypeError(f"stored post: expected a JSON array, got {type(v).__name__}")
+    return v
+
+
+def _strs(v: object) -> tuple[str, ...]:
+    items = _arr(v)
+    if not all(isinstance(x, str) for x in items):
+        raise TypeError("stored post: expected an array of strings")
+    return tuple(str(x) for x in items)
+
+
+def _str_map(v: object) -> dict[str, str]:
+    m = _obj(v)
+    if not all(isinstance(x, str) for x in m.values()):
+        raise TypeError("stored post: card fields must be strings")
+    return {str(k): str(x) for k, x in m.items()}
+
+
+def _opt_str(v: object) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise TypeError(f"stored post: expected a string, got {type(v).__name__}")
+    return v
+
+
+def _opt_int(v: object) -> int | None:
+    if v is not None and not isinstance(v, int):
+        raise TypeError(f"stored post: expected an integer, got {type(v).__name__}")
+    return v
+
+
+def _status(v: object) -> Status:
+    if v == "draft" or v == "approved":
+        return v
+    raise ValueError(f"stored post: unknown status {v!r}")
 
 
 def _loc(loc: Loc | None) -> list[object] | None:
@@ -231,5 +283,7 @@ def _loc(loc: Loc | None) -> list[object] | None:
 def _unloc(v: object) -> Loc | None:
     if not v:
         return None
-    path, line, col = v  # type: ignore[misc]
-    return Loc(str(path), int(line), int(col))
+    path, line, col = _arr(v)
+    if not isinstance(line, int) or not isinstance(col, int):
+        raise TypeError("stored post: a location's line and column must be integers")
+    return Loc(str(path), line, col)

@@ -34,7 +34,7 @@ class PlanItem:
     def rows(self) -> list[dict[str, Any]]:
         out = []
         for i in range(self.nparts):
-            lens = {}
+            lens: dict[str, dict[str, Any] | None] = {}
             for p in self.platforms:
                 per = self.lengths.get(p)
                 if per is None:

@@ -160,13 +160,14 @@ class Lane:
                 raise Blocked(out) from e
             except RateLimited as e:
                 now = pub.now()
-                wait = (e.reset_at - now).total_seconds() if e.reset_at else None
-                if wait is not None and wait <= pub.max_rate_wait and rate_waits < 3:
+                reset_at = e.reset_at
+                if (reset_at is not None and rate_waits < 3
+                        and (wait := (reset_at - now).total_seconds()) <= pub.max_rate_wait):
                     rate_waits += 1
-                    pub.log(f"{self.name}: rate limited until {_hms(e.reset_at)}, waiting "
+                    pub.log(f"{self.name}: rate limited until {_hms(reset_at)}, waiting "
                             f"{max(wait, 0):.1f}s")
                     self.store.touch(self.post_id, self.name, group, pub.owner, now, pub.lease)
-                    pub.wait_until(e.reset_at, RATE_MARGIN)
+                    pub.wait_until(reset_at, RATE_MARGIN)
                     if pub.stopping:
                         return self._stopped(group, was_ambiguous)
                     continue
@@ -217,7 +218,7 @@ class Lane:
 
     def _lookup(self, group: list[int], keys: Sequence[str | None],
                 claimed_at: datetime) -> list[Remote] | None:
-        found = []
+        found: list[Remote] = []
         for i, k in enumerate(group):
             r = self.plat.lookup(self.parts[k], keys[i], since=claimed_at - LOOKUP_SKEW)
             if r is None:

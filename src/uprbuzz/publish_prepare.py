@@ -38,7 +38,7 @@ def validate(post: Post, config: "Config", loaded: Sequence[Diagnostic] = ()) ->
     errors = []
     if post.source is not None:
         errors += [d for d in loaded if d.severity == "error" and d.path == post.source.path]
-    checks = []
+    checks: list[str] = []
     for name in ("x", "bluesky"):
         if name in post.targets:
             checks.append(name)

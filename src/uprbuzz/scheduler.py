@@ -124,7 +124,9 @@ def tick(config: "Config", *, clock: Clock | None = None, log: Log = print,
             result = TickResult(True)
             result.feed_lines = poll_feeds_if_due(config, store, now, log)
             if publisher_factory is None:
-                from uprbuzz.publish import Publisher as publisher_factory  # noqa: N813
+                from uprbuzz.publish import Publisher
+
+                publisher_factory = Publisher
             publisher = publisher_factory(config, store, clock=clock, log=log)
             result.report = publisher.publish_due()
             end = clock.now()
@@ -151,7 +153,9 @@ class Daemon:
         self.clock = clock or default_clock()
         self.store = Store.open(config)
         if publisher_factory is None:
-            from uprbuzz.publish import Publisher as publisher_factory  # noqa: N813
+            from uprbuzz.publish import Publisher
+
+            publisher_factory = Publisher
         self._make_publisher = publisher_factory
         self.publisher: "Publisher | None" = None  # the run in progress
         self.rescan_seconds = rescan_seconds

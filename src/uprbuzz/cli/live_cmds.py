@@ -139,10 +139,11 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
             marks = LiveStore(store.db).marks(sess.id)
     res = Timeline(sess, marks).who(offset)
     if as_json:
-        echo_json({k: res[k] for k in ("offset", "segment", "speaker", "next")})
+        echo_json({"offset": res["offset"], "segment": res["segment"], "speaker": res["speaker"],
+                   "next": res["next"]})
         return
-    entry = res["entry"] or {}
-    now = res["speaker"] or entry.get("name") or "—"
+    entry = res["entry"]
+    now = res["speaker"] or (entry["name"] if entry else None) or "—"
     click.echo(f"{res['offset']}  {res['segment'] or 'outside the session'}  now: {now}  "
                f"next: {res['next'] or '—'}")
 

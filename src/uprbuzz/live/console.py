@@ -15,7 +15,7 @@ from uprbuzz.clock import Clock, default_clock
 from uprbuzz.live.clock import BroadcastClock, format_hms, parse_hms
 from uprbuzz.live.sender import PlatformWorker, remote_from
 from uprbuzz.live.session import LiveSession
-from uprbuzz.live.speakers import Timeline
+from uprbuzz.live.speakers import Timeline, Who
 from uprbuzz.live.store import LivePost, LiveStore
 from uprbuzz.model import Card, Part, Post, post_from_dict, post_to_dict
 
@@ -55,7 +55,7 @@ class LiveConsole:
         self.targets = tuple(session.platforms or config.platforms)
         factory = publisher_factory or self._default_publisher
         self.workers = {p: PlatformWorker(self, p, factory) for p in self.targets}
-        self.listeners: list[Callable[[int], None]] = []
+        self.listeners: list[Callable[[int], object]] = []  # return values are ignored
         self.version = 0
         self._lock = threading.RLock()
         self._prepared: dict[int, tuple[Post, str, bool]] = {}
@@ -84,7 +84,7 @@ class LiveConsole:
             if w.thread.is_alive():
                 w.thread.join(timeout=5)
 
-    def subscribe(self, fn: Callable[[int], None]) -> Callable[[], None]:
+    def subscribe(self, fn: Callable[[int], object]) -> Callable[[], None]:
         self.listeners.append(fn)
         return lambda: self.listeners.remove(fn) if fn in self.listeners else None
 
@@ -113,7 +113,7 @@ class LiveConsole:
         self.changed()
         return secs
 
-    def mark(self, who: str | int, offset: float | None = None) -> dict[str, Any]:
+    def mark(self, who: str | int, offset: float | None = None) -> Who:
         """Now speaking: ``who`` (a speaker's name, a segment kind or a timeline index)."""
         off = self.offset() if offset is None else offset
         try:
@@ -124,7 +124,7 @@ class LiveConsole:
         self.changed()
         return self.timeline.who(off)
 
-    def who(self, offset: float | None = None) -> dict[str, Any]:
+    def who(self, offset: float | None = None) -> Who:
         return self.timeline.who(self.offset() if offset is None else offset)
 
     # --- posting -----------------------------------------------------------------------------
@@ -150,7 +150,8 @@ class LiveConsole:
         self.ensure_anchor()
         off = self.offset()
         now = self.timeline.who(off)
-        speaker = now["speaker"] or (now["entry"] or {}).get("name")
+        entry = now["entry"]
+        speaker = now["speaker"] or (entry["name"] if entry else None)
         lp, created = self.store.add_post(
             self.key, kind=kind, text=text, speaker=speaker, offset=off, cue_id=cue_id,
             client_id=client_id, data_for=lambda n, pid: self._post_dict(pid, text, card))
@@ -332,6 +333,6 @@ class LiveConsole:
         self.store.set_template(self.key, template)
         self.changed()
 
-    def recommendations(self, state: str) -> list[dict[str, str]]:
+    def recommendations(self, state: str) -> list[dict[str, str | list[str]]]:
         return [{"paragraph": r.paragraph, "text": r.text, "states": list(r.states),
                  "theme": r.theme} for r in self.session.recommendations_by(state)]

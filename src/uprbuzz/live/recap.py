@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from uprbuzz.live.clock import format_hms
 from uprbuzz.live.store import LiveStore
 
 if TYPE_CHECKING:
     from uprbuzz.live.session import LiveSession
+    from uprbuzz.platforms.base import Remote
     from uprbuzz.store import Store
 
 COLUMNS = ("n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url", "webcast", "state")
@@ -24,13 +25,16 @@ COLUMNS = ("n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url", "we
 def recap_rows(store: "Store", session: "LiveSession", key: str | None = None,
                platforms: tuple[str, ...] = ("x", "bluesky")) -> list[dict[str, Any]]:
     """One row per live post (anchor first), links from the publish ledger when it has them."""
+    landed_of: Callable[[Store, str], dict[str, list[Remote]]] | None
     try:
         from uprbuzz.publish import remote_records
     except ImportError:
-        remote_records = None  # type: ignore[assignment]
+        landed_of = None
+    else:
+        landed_of = remote_records
     rows = []
     for lp in LiveStore(store.db).posts(key or session.id):
-        landed = remote_records(store, lp.post_id) if remote_records else {}
+        landed = landed_of(store, lp.post_id) if landed_of else {}
         links = {}
         for p in platforms:
             remotes = landed.get(p) or []

@@ -11,10 +11,28 @@ entry shrinks that entry (it was cut short or skipped).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, TypedDict
 
 from uprbuzz.live.clock import format_hms
 from uprbuzz.live.session import LiveSession
+
+
+class WhoEntry(TypedDict):
+    index: int
+    kind: str
+    name: str
+    start: str  # hh:mm:ss
+    end: str
+
+
+class Who(TypedDict):
+    """``Timeline.who``: the segment and speaker at an offset (JSON for the console page)."""
+
+    offset: str  # hh:mm:ss
+    segment: str | None
+    speaker: str | None
+    next: str | None
+    entry: WhoEntry | None
 
 
 @dataclass(frozen=True)
@@ -127,11 +145,11 @@ class Timeline:
                 return s.entry
         return None
 
-    def who(self, offset: float) -> dict[str, object]:
+    def who(self, offset: float) -> Who:
         """``{offset, segment, speaker, next, entry}`` — speaker only during the dialogue."""
         slot = self.slot_at(offset)
         nxt = self.next_speaker(offset)
-        entry = None
+        entry: WhoEntry | None = None
         if slot is not None:
             e = slot.entry
             entry = {"index": e.index, "kind": e.kind, "name": e.name,

@@ -200,9 +200,10 @@ class BlueskyPlatform:
             if not _maybe_taken(e):
                 raise
             existing = [self._get_record(str(k)) for k in keys]
-            if all(existing):
-                return [self._remote(str(k), str(r.get("cid", ""))) for k, r in zip(keys, existing)]
-            if any(existing):
+            found = [r for r in existing if r]
+            if len(found) == len(existing):
+                return [self._remote(str(k), str(r.get("cid", ""))) for k, r in zip(keys, found)]
+            if found:
                 raise DuplicateContent(f"some record keys of this thread already hold posts: {e.message}",
                                        platform=self.name, status=e.status) from e
             raise

@@ -80,7 +80,7 @@ def link_card(plat: "BlueskyPlatform", url: str) -> dict[str, Any]:
 def facets(plat: "BlueskyPlatform", text: str) -> list[dict[str, Any]]:
     """Links, tags and mentions (resolved to DIDs; unresolvable ones dropped), by byte offset."""
     raw = _detect(text)
-    out = []
+    out: list[dict[str, Any]] = []
     for f in raw:
         feats = []
         for feat in f.get("features", []):
@@ -102,8 +102,8 @@ def _detect(text: str) -> list[dict[str, Any]]:
     try:
         from uprbuzz.checks.text import bluesky_facets  # the CHECKS helper, when present
     except ImportError:
-        bluesky_facets = None
-    if bluesky_facets is not None:
+        pass
+    else:
         return list(bluesky_facets(text))
     from atproto_client.utils.facet_detection import detect_facets, detect_mentions
 

@@ -82,11 +82,12 @@ class Request:
         if ctype.startswith("multipart/form-data"):
             msg = email.message_from_bytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + self.body,
                                            policy=email.policy.HTTP)
-            out = {}
+            out: dict[str, bytes] = {}
             for part in msg.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    out[str(name)] = part.get_payload(decode=True) or b""
+                    payload = part.get_payload(decode=True)  # bytes for a non-multipart part
+                    out[str(name)] = payload if isinstance(payload, bytes) else b""
             return out
         if ctype.startswith("application/x-www-form-urlencoded"):
             return {k: v[0].encode() for k, v in parse_qs(self.body.decode()).items()}

@@ -16,10 +16,13 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from uprbuzz.platforms.base import Remote
 from uprbuzz.store.db import Database
+
+if TYPE_CHECKING:
+    import sqlite3
 
 IN_FLIGHT = ("claimed", "unknown")
 FINAL = ("sent", "retracted")
@@ -70,8 +73,8 @@ class PubRow:
         return {k: _iso(v) if isinstance(v, datetime) else v for k, v in d.items()}
 
 
-def _row(r: object) -> PubRow:
-    g = r.__getitem__  # sqlite3.Row
+def _row(r: sqlite3.Row) -> PubRow:
+    g = r.__getitem__
     return PubRow(
         g("post_id"), g("platform"), int(g("part")), g("content_hash"), g("state"), g("idem_key"),
         g("remote_id"), g("uri"), g("cid"), g("url"), g("error"), g("kind"), int(g("attempts")),
