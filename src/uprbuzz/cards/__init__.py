@@ -53,8 +53,8 @@ def render_card(card: Card, config: "Config", *, platforms: tuple[str, ...] | No
             w, h = _dimensions(path)
             return Media(_rel(path, config), alt, width=w, height=h)
     out = _render(card.template, card.fields, card.size, brand, today=today)
-    for w in out.warnings:
-        log.warning("card %s: %s", card.template, w)
+    for warning in out.warnings:
+        log.warning("card %s: %s", card.template, warning)
     enc = encode(out.image, out.kind, budget)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.{enc.ext}"

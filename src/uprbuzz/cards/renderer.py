@@ -115,7 +115,7 @@ def _indexed(size: str, d: T.Design, blocks: list, kit: Brand) -> Any:
     """A flat card as an 8-bit palette image: flat colours, then one ramp per text colour pair."""
     from PIL import Image, ImageDraw
 
-    palette: list[tuple[int, int, int]] = []
+    palette: list[tuple[int, ...]] = []  # RGB triples
     index: dict[Any, int] = {}
     for role in ["background", *(r for _, r in d.panels)]:
         c = kit.colour(role)

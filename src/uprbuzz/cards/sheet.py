@@ -61,10 +61,10 @@ def _thumb(sheet: Any, t: Tile, box: Box) -> tuple[str, tuple[int, int, int]]:
     try:
         with Image.open(t.path) as im:
             im.thumbnail((box.w, box.h))
-            im = im.convert("RGB")
+            thumb = im.convert("RGB")
     except (UnidentifiedImageError, OSError) as e:
         return f"UNREADABLE IMAGE: {e}", ALARM
-    sheet.paste(im, (box.x0 + (box.w - im.width) // 2, box.y0 + (box.h - im.height) // 2))
+    sheet.paste(thumb, (box.x0 + (box.w - thumb.width) // 2, box.y0 + (box.h - thumb.height) // 2))
     return "", INK
 
 
