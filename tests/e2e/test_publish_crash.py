@@ -63,6 +63,10 @@ def assert_exactly_once(xapi, pds, handle: str, expected: dict[str, list[str]]) 
 @pytest.mark.slow
 def test_sigkill_30_times_still_exactly_once(tmp_path, xapi, bsky_config, pds):
     unlimited(xapi)
+    # pace X at ~30 posts/s per process (each create waits 30 ms before it is applied), so a
+    # kill 0-250 ms into sending stops a few parts, not the whole queue: 30 kills always fit,
+    # however fast the machine. A kill during that wait also loses an answer whose write lands.
+    xapi.server.set_faults(delay_rate=1.0, delay_seconds=0.03, paths=["POST /2/tweets"])
     root, expected = queue_project(tmp_path, 200, "crash")
     env = pub_env(xapi, bsky_config)
     rng = random.Random(1309)
