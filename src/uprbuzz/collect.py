@@ -146,7 +146,7 @@ def _deps_ok(root: Path, deps: list[list[Any]]) -> bool:
     for rel, size, mtime in deps:
         try:
             st = os.stat(root / rel)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in a mangled path
             if size != -1:
                 return False
             continue

@@ -274,3 +274,17 @@ def test_the_caches_notice_files_that_appear_change_or_turn_into_escaping_symlin
     (root / "media" / "later.png").unlink()
     (root / "media" / "later.png").write_text("now a text file")
     assert codes(run(p, config)) == ["media-not-image"]
+
+
+def test_media_path_with_a_nul_character_is_an_error_not_a_crash(tmp_path) -> None:
+    # found by the hypothesis test of mangled sample posts: os calls raise ValueError on NUL
+    from uprbuzz.checks.media import check_post as media_check
+    from uprbuzz.config import load_config
+    from uprbuzz.model import Media, Part, Post
+
+    (tmp_path / "uprbuzz.toml").write_text("[project]\n", encoding="utf-8")
+    config = load_config(tmp_path, env={})
+    post = Post("p", (Part("text", (Media("media/\x00x.png", "alt"),)),), status="approved")
+    diags = media_check(post, config)
+    assert [d.code for d in diags] == ["media-missing"]
+    assert "NUL" in diags[0].message

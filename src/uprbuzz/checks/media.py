@@ -59,7 +59,7 @@ def resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
     A good path is remembered with the lstat of its lexical path, so asking again costs one
     lstat instead of a full resolve; problems are never remembered (files appear)."""
     key = (str(config.root), rel)
-    hit = _RESOLVED.get(key)
+    hit = _RESOLVED.get(key)  # never holds a path with NUL: _resolve refuses those first
     if hit is not None:
         try:
             st = os.lstat(os.path.join(config.root, rel))
@@ -76,6 +76,8 @@ def resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
 
 
 def _resolve(config: "Config", rel: str) -> tuple[Path | None, str | None, str]:
+    if "\x00" in rel:  # no file system accepts it (and os calls raise ValueError on it)
+        return None, "media-missing", f"media path {rel!r} contains a NUL character"
     root = config.root.resolve()
     p = Path(rel)
     if p.is_absolute() or rel.startswith(("/", "\\")):
