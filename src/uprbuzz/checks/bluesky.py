@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from uprbuzz.checks.media import at, fit, image_file, part_label
+from uprbuzz.checks.media import at, fit, image_file, part_label, too_many_images
 from uprbuzz.checks.text import TAG_GRAPHEMES, bluesky_count, graphemes, long_hashtags
 from uprbuzz.model import Diagnostic, Post
 
@@ -55,12 +55,9 @@ def check_post(post: Post, config: "Config") -> list[Diagnostic]:
             out.append(at(post, part.loc, "warning", "bsky-hashtag-too-long",
                           f"hashtag #{tag[:20]}… is {graphemes(tag)} graphemes; Bluesky links "
                           f"hashtags of at most {TAG_GRAPHEMES}, so it will stay plain text"))
-        images = len(part.media) + (1 if i == 0 and post.card else 0)
-        if images > MAX_IMAGES:
-            out.append(at(post, part.loc, "error", "bsky-too-many-images",
-                          f"{label} has {images} images"
-                          f"{' (with the rendered card)' if i == 0 and post.card else ''}; "
-                          f"Bluesky allows at most {MAX_IMAGES}"))
+        too_many = too_many_images(post, parts, i, "Bluesky", "bsky-too-many-images", MAX_IMAGES)
+        if too_many:
+            out.append(too_many)
         for m in part.media:
             f = image_file(config, m.path)
             if f.info is None:

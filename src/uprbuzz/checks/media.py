@@ -154,6 +154,18 @@ def at(post: Post, loc: Loc | None, severity: str, code: str, message: str) -> D
     return Diagnostic(loc.path, loc.line, loc.column, severity, code, message)  # type: ignore[arg-type]
 
 
+def too_many_images(post: Post, parts: tuple[Part, ...], i: int, platform: str, code: str,
+                    limit: int = 4) -> Diagnostic | None:
+    """Part ``i``'s image count against ``platform``'s limit (a card counts on part 1)."""
+    part, card = parts[i], i == 0 and post.card is not None
+    images = len(part.media) + card
+    if images <= limit:
+        return None
+    return at(post, part.loc, "error", code,
+              f"{part_label(parts, i)} has {images} images"
+              f"{' (with the rendered card)' if card else ''}; {platform} allows at most {limit}")
+
+
 def part_label(parts: tuple[Part, ...], i: int) -> str:
     return "The text" if len(parts) == 1 else f"Part {i + 1} of {len(parts)}"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from uprbuzz.checks.media import at, image_file, part_label
+from uprbuzz.checks.media import at, image_file, part_label, too_many_images
 from uprbuzz.checks.text import x_length
 from uprbuzz.model import Diagnostic, Post
 
@@ -36,12 +36,10 @@ def check_post(post: Post, config: "Config") -> list[Diagnostic]:
         elif n > 0 and not count.valid:
             out.append(at(post, part.loc, "error", "x-invalid-text",
                           f"{label} contains a character X rejects (U+FFFE, U+FEFF or U+FFFF)"))
-        images = len(part.media) + (1 if i == 0 and post.card else 0)
-        if images > MAX_IMAGES:
-            out.append(at(post, part.loc, "error", "x-too-many-images",
-                          f"{label} has {images} images"
-                          f"{' (with the rendered card)' if i == 0 and post.card else ''}; "
-                          f"X allows at most {MAX_IMAGES}"))
+        too_many = too_many_images(post, parts, i, "X", "x-too-many-images", MAX_IMAGES)
+        if too_many:
+            out.append(too_many)
+        images = len(part.media) + (i == 0 and post.card is not None)  # for the GIF rule below
         for m in part.media:
             loc = m.loc or part.loc
             if len(m.alt) > MAX_ALT:
