@@ -6,16 +6,16 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 import httpx
 import pytest
 
 from tests.fixtures.pds import CountingTransport
+from tests.http_pages import serve_pages
 from uprbuzz.config import BlueskyConfig, Secret
 from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import (
@@ -165,49 +165,27 @@ def test_oversized_image_is_reencoded_to_the_budget(pds: Any, bsky_account: Any)
     assert get_blob(pds, p.did or "", img["image"]["ref"]["$link"]) == expected.data
 
 
+@dataclass
 class _OgSite:
     """A page with OpenGraph tags and its og:image, served on 127.0.0.1."""
 
-    def __init__(self, image: bytes) -> None:
-        site = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path.startswith("/page"):
-                    body = (
-                        "<html><head><title>Fallback</title>"
-                        '<meta property="og:title" content="UPR of Switzerland &amp; civil society">'
-                        '<meta property="og:description" content="Live coverage from Geneva">'
-                        '<meta property="og:image" content="/thumb.png"></head><body>x</body></html>'
-                    ).encode()
-                    ctype = "text/html; charset=utf-8"
-                elif self.path == "/plain":
-                    body, ctype = b"<html><head><title> Just a title </title></head></html>", "text/html"
-                elif self.path == "/thumb.png":
-                    body, ctype = site.image, "image/png"
-                else:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a: object) -> None:
-                pass
-
-        self.image = image
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    image: bytes
+    url: str
 
 
 @pytest.fixture
 def og_site() -> Iterator[_OgSite]:
-    site = _OgSite(png(1100, 700, noise=True))  # > 1,000,000 bytes: must be re-encoded
-    yield site
-    site.server.shutdown()
+    image = png(1100, 700, noise=True)  # > 1,000,000 bytes: must be re-encoded
+    page = ("<html><head><title>Fallback</title>"
+            '<meta property="og:title" content="UPR of Switzerland &amp; civil society">'
+            '<meta property="og:description" content="Live coverage from Geneva">'
+            '<meta property="og:image" content="/thumb.png"></head><body>x</body></html>').encode()
+    with serve_pages({
+        "/page": (page, "text/html; charset=utf-8"),
+        "/plain": (b"<html><head><title> Just a title </title></head></html>", "text/html"),
+        "/thumb.png": (image, "image/png"),
+    }) as url:
+        yield _OgSite(image, url)
 
 
 def test_link_card_from_opengraph_with_reencoded_thumb(
