@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from uprbuzz.platforms.base import (
     Ambiguous, AuthFailed, DuplicateContent, OutgoingPart, Platform, PlatformError, RateLimited,
@@ -142,17 +142,12 @@ class Lane:
                                   "text to post it", "duplicate")
             except Rejected as e:
                 if was_ambiguous:  # our earlier attempt may have landed after all
-                    try:
-                        found = self._lookup(group, keys, claimed_at)
-                    except PlatformError as le:
-                        return self._unknown(group, f"{e.message}; could not check an earlier "
-                                             f"attempt ({le.message}); will check next run")
-                    got = self._adopt(group, found)
-                    if got is not None and not isinstance(got, PubRow):
-                        return got
-                    if got is not None and got.remote_id is None:
-                        return self._unknown(group, f"{e.message}; {_who(got)} with the same "
-                                             "text is in flight; will check next run")
+                    settled = self._settle_by_lookup(
+                        group, keys, claimed_at, e.message,
+                        lambda err: f"{e.message}; could not check an earlier attempt ({err}); "
+                                    "will check next run")
+                    if settled is not None:
+                        return settled
                 return self._fail(group, f"rejected: {e.message}", "rejected")
             except AuthFailed as e:
                 out = self._fail(group, f"authentication failed: {e.message}; check the "
@@ -182,17 +177,11 @@ class Lane:
                 for k in group:
                     self.store.mark(self.post_id, self.name, k, "unknown", pub.now(),
                                     error=e.message, release=False)
-                try:
-                    found = self._lookup(group, keys, claimed_at)
-                except PlatformError as le:
-                    return self._unknown(group, f"could not check ({le.message}); "
-                                         "will check again next run")
-                got = self._adopt(group, found)
-                if got is not None and not isinstance(got, PubRow):
-                    return got
-                if got is not None and got.remote_id is None:
-                    return self._unknown(group, f"{e.message}; {_who(got)} with the same text is "
-                                         "in flight; will check next run")
+                settled = self._settle_by_lookup(
+                    group, keys, claimed_at, e.message,
+                    lambda err: f"could not check ({err}); will check again next run")
+                if settled is not None:
+                    return settled
                 # not found, or the only hit is another row's post: ours did not land
                 for k in group:
                     self.store.mark(self.post_id, self.name, k, "claimed", pub.now(),
@@ -215,6 +204,24 @@ class Lane:
             pub.sleep(pub.backoff(tries))
             if pub.stopping:
                 return self._stopped(group, was_ambiguous)
+
+    def _settle_by_lookup(self, group: list[int], keys: Sequence[str | None],
+                          claimed_at: datetime, why: str, lookup_failed: Callable[[str], str]
+                          ) -> dict[int, Remote] | PlatformOutcome | None:
+        """After an unclear send: did our write land? What ``_record`` returns when it was found
+        and adopted, an outcome while still in doubt, None when ours certainly did not land.
+        ``lookup_failed(error)`` is the message when the lookup itself fails."""
+        try:
+            found = self._lookup(group, keys, claimed_at)
+        except PlatformError as le:
+            return self._unknown(group, lookup_failed(le.message))
+        got = self._adopt(group, found)
+        if got is not None and not isinstance(got, PubRow):
+            return got
+        if got is not None and got.remote_id is None:
+            return self._unknown(group, f"{why}; {_who(got)} with the same text is in flight; "
+                                 "will check next run")
+        return None
 
     def _lookup(self, group: list[int], keys: Sequence[str | None],
                 claimed_at: datetime) -> list[Remote] | None:
