@@ -107,20 +107,12 @@ def _neutral_edges(runs: tuple[Run, ...], rtl: bool) -> list[Run]:
 
 
 def _visual_order(pieces: list[Piece], rtl: bool) -> list[Piece]:
-    """Left-to-right drawing order: reverse for RTL, keeping embedded LTR groups in order."""
+    """Left-to-right drawing order: reverse for RTL, keeping embedded runs of the other
+    direction in their own order."""
     out: list[Piece] = []
-    group: list[Piece] = []
-    if not rtl:
-        for p in pieces:
-            if p.rtl:
-                group.append(p)
-            else:
-                out.extend(reversed(group))
-                group = []
-                out.append(p)
-        return out + list(reversed(group))
-    for p in reversed(pieces):
-        if not p.rtl:
+    group: list[Piece] = []  # a run against the paragraph's direction, collected reversed
+    for p in (reversed(pieces) if rtl else pieces):
+        if p.rtl != rtl:
             group.append(p)
         else:
             out.extend(reversed(group))
