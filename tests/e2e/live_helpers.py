@@ -17,6 +17,7 @@ import httpx
 
 from tests.conftest import ROOT, SHARED
 from tests.fixtures.publish import popen_uprbuzz
+from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests here)
 
 SAMPLE = ROOT / "schedules" / "us-upr-2020.toml"
 REC_CSV = SHARED / "data" / "upr2020" / "us_upr2020_recommendations.csv"
@@ -100,16 +101,6 @@ def start_console(root: Path, env: dict[str, str], session: str = "e2e",
             time.sleep(0.05)
     con.stop(signal.SIGKILL)
     raise AssertionError("console did not answer")
-
-
-def wait_for(cond: Any, timeout: float = 60.0, every: float = 0.1) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def bsky_posts(pds_url: str, handle: str) -> list[dict[str, Any]]:

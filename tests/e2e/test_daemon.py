@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.publish import make_project, pds_records, popen_uprbuzz, pub_env, run_uprbuzz
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 UTC = timezone.utc
@@ -23,16 +24,6 @@ UTC = timezone.utc
 def post(at: datetime, text: str, status: str = "approved", platforms: str = "") -> str:
     plat = f"platforms: {platforms}\n" if platforms else ""
     return f"---\nat: {at.isoformat(timespec='seconds')}\nstatus: {status}\n{plat}---\n{text}\n"
-
-
-def wait_for(pred, timeout: float, what: str, step: float = 0.05):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def ledger(root: Path) -> list[dict]:

@@ -1,29 +1,19 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
 from tests.live.fakes import FakePlatform
+from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests here)
 from uprbuzz.config import Config
 from uprbuzz.live.console import LiveConsole
 from uprbuzz.live.session import load_session
 from uprbuzz.store import Store
 
 SAMPLE = ROOT / "schedules" / "us-upr-2020.toml"
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 10.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
