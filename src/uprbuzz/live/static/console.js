@@ -95,6 +95,7 @@ function measure() {
     const text = $("composer").value;
     try {
       const m = await api("measure", {text});
+      if ($("composer").value !== text) return;  // a stale answer: a newer count is on its way
       showCount("count-x", "X", m.x && m.x.weighted_length, m.x);
       showCount("count-bluesky", "Bluesky", m.bluesky && m.bluesky.graphemes, m.bluesky);
     } catch (e) { /* counters are advisory; the server checks again on post */ }
@@ -112,7 +113,10 @@ async function post() {
   posting = true; $("compose-error").textContent = "";
   try {
     await api("post", {text, client_id: draftId});
-    draftId = newId(); dirty = false; prefill();
+    draftId = newId();
+    // The operator may already be typing the next update (the pushed log often beats this
+    // answer): only a composer still holding what was posted is reset.
+    if ($("composer").value.trim() === text) { dirty = false; prefill(); }
   } catch (e) {
     $("compose-error").textContent = e.message;   // the draft stays; resubmitting is safe
   } finally { posting = false; }
