@@ -83,7 +83,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
             page.wait_for_selector(f"#log li.post[data-n='{i}']")
         # One click: a recommendation card for the current speaker, with the broadcast offset.
         page.wait_for_selector("#recs button.rec-card")
-        page.click("#recs button.rec-card >> nth=0")
+        page.dblclick("#recs button.rec-card >> nth=0")  # a double click is still one card
         page.wait_for_selector("#log li.post.card")
 
         page.wait_for_function(

@@ -134,14 +134,18 @@ async function loadRecs(state) {
   for (const rec of data.items) {
     const li = document.createElement("li");
     li.innerHTML = `<button class="rec-card" type="button">Card</button> <span><b>${esc(rec.paragraph)}</b> ${esc(rec.text)}</span>`;
-    li.querySelector("button").onclick = () => card(state, rec.paragraph, rec.text);
+    const btn = li.querySelector("button");
+    btn.onclick = () => card(state, rec.paragraph, rec.text, btn);
     ul.appendChild(li);
   }
 }
-async function card(state, paragraph, text) {
+async function card(state, paragraph, text, btn) {
+  if (btn.disabled) return;
+  btn.disabled = true;  // a double click is one card, not two
   $("compose-error").textContent = "";
   try { await api("card", {state, paragraph, text, client_id: newId()}); }
   catch (e) { $("compose-error").textContent = e.message; }
+  finally { btn.disabled = false; }
 }
 
 // --- rendering the pushed state -----------------------------------------------------------------
@@ -214,7 +218,7 @@ $("mark-form").onsubmit = async (ev) => {
 $("template-save").onclick = () => api("template", {template: $("template-input").value}).then(() => { if (!dirty) prefill(); });
 $("card-form").onsubmit = (ev) => {
   ev.preventDefault();
-  card($("card-state").value, $("card-paragraph").value, $("card-text").value);
+  card($("card-state").value, $("card-paragraph").value, $("card-text").value, $("card-btn"));
 };
 $("anchor-btn").onclick = () => api("anchor", {}).catch((e) => { $("compose-error").textContent = e.message; });
 setInterval(tick, 250);
