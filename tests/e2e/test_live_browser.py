@@ -134,8 +134,9 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
             "[document.getElementById('clock').textContent,"
             " document.getElementById('now-speaker').textContent]")
         shown = sum(int(x) * m for x, m in zip(clock.split(":"), (3600, 60, 1)))
-        assert abs(shown - con.state()["clock"]["offset"]) < 3
-        due = {e["name"] for e in con.state()["timeline"]
+        now = con.state()
+        assert abs(shown - now["clock"]["offset"]) < 3
+        due = {e["name"] for e in now["timeline"]
                for t in (shown, shown + 1) if e["start"] <= t < e["end"]}
         assert speaker in due
 
