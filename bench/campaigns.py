@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from uprbuzz.budget import Budget  # noqa: E402
-from uprbuzz.campaigns import load_campaigns  # noqa: E402
+from uprbuzz.checks.budget import Budget  # noqa: E402
 from uprbuzz.config import Config  # noqa: E402
+from uprbuzz.sources.campaigns.campaign_posts import load_campaigns  # noqa: E402
 
 
 def best(fn, n: int = 15) -> float:  # type: ignore[no-untyped-def]
@@ -59,8 +59,8 @@ text = "day"
         print(f"budget: plan_days over {len(allp)} posts: best {b:.1f} ms, median {m:.1f} ms")
     wix = ROOT.parent / "shared" / "data" / "feeds"
     if wix.is_dir():
-        from uprbuzz.feeds import parse_feed
-        from uprbuzz.feeds_fetch import FeedError
+        from uprbuzz.sources.feeds.feed_fetch import FeedError
+        from uprbuzz.sources.feeds.feed_items import parse_feed
 
         files = sorted((wix / "feedparser" / "tests").rglob("*.xml"))
         blobs = [f.read_bytes() for f in files]

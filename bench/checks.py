@@ -41,10 +41,12 @@ def main() -> None:
 
     from PIL import Image
 
-    from uprbuzz.checks import bluesky, media, x
-    from uprbuzz.checks.text import bluesky_count, x_length
+    from uprbuzz.checks import bluesky_rules as bluesky
+    from uprbuzz.checks import media_rules as media
+    from uprbuzz.checks import x_rules as x
     from uprbuzz.config import Config
     from uprbuzz.model import Loc, Media, Part, Post
+    from uprbuzz.platforms.text_measure import bluesky_count, x_length
 
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(_HERE.parent / "src"))
 
 from uprbuzz.config import BlueskyConfig, Config, Secret, XConfig  # noqa: E402
 from uprbuzz.live.console import LiveConsole  # noqa: E402
-from uprbuzz.live.session import load_session  # noqa: E402
+from uprbuzz.live.session_file import load_session  # noqa: E402
 from uprbuzz.sandbox.xapi import dump_accounts, make_account  # noqa: E402
 from uprbuzz.store import Store  # noqa: E402
 
@@ -79,7 +79,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def main(n_text: int = 100, n_card: int = 100) -> None:
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
 
     tmp = Path(tempfile.mkdtemp(prefix="uprbuzz-bench-live-"))
     acct = make_account("bench")

@@ -22,9 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2020-11-02T09:00:00-05:00"
-WORDS = ("review human rights United States Geneva recommendation States delegation webcast "
-         "civil society coalition report session speakers justice equality voting police "
-         "migrants climate health housing").split()
+WORDS = ["review", "human", "rights", "United", "States", "Geneva", "recommendation", "States", "delegation", "webcast", "civil", "society", "coalition", "report", "session", "speakers", "justice", "equality", "voting", "police", "migrants", "climate", "health", "housing"]
 ZONES = ("America/New_York", "Europe/Zurich", "America/Chicago", "America/Los_Angeles")
 
 

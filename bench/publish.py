@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def timing_transport():  # type: ignore[no-untyped-def]
 def project(root: Path, n: int, tag: str) -> Path:
     from tests.fixtures.publish import make_image, make_project
 
-    at = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="seconds")
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="seconds")
     posts = {}
     for i in range(n):
         media = "media:\n  - path: media/a.png\n    alt: A small chart\n" if i % 5 == 0 else ""
@@ -81,13 +81,13 @@ def project(root: Path, n: int, tag: str) -> Path:
 
 
 def run_lane(name: str, n: int, xsrv, bsky_cfg, tmp: Path, tag: str = "") -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from tests.fixtures.xapi import ACCOUNT, env_for
     from uprbuzz.clock import SystemClock
     from uprbuzz.config import load_config
     from uprbuzz.platforms.bluesky import BlueskyPlatform
     from uprbuzz.platforms.x import XPlatform
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
     from uprbuzz.store import Store
-    from tests.fixtures.xapi import ACCOUNT, env_for
 
     root = project(tmp / f"p-{name}{tag}", n, f"bench-{name}{tag}")
     env = {}
@@ -130,7 +130,7 @@ def run_lane(name: str, n: int, xsrv, bsky_cfg, tmp: Path, tag: str = "") -> dic
 def cold_start(tmp: Path) -> tuple[set[str], float]:
     from tests.fixtures.publish import make_project
 
-    soon = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat(timespec="seconds")
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
     root = make_project(tmp / "cold", {f"c{i}.md": f"---\nat: {soon}\nstatus: approved\n---\nLater {i}\n"
                                        for i in range(200)})
     env = {k: v for k, v in os.environ.items() if not k.startswith("UPRBUZZ_")}
@@ -147,10 +147,10 @@ def cold_start(tmp: Path) -> tuple[set[str], float]:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 150
+    from tests.fixtures.xapi import ACCOUNT
     from uprbuzz.sandbox import pds as glue
     from uprbuzz.sandbox.xapi import serve
     from uprbuzz.sandbox.xapi_store import DEFAULT_LIMITS
-    from tests.fixtures.xapi import ACCOUNT
 
     instrument_xapi()
     xsrv = serve(accounts=[ACCOUNT], processing_seconds=0.0,

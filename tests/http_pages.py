@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator, Mapping
 
 # path -> (body, content type); a callable gets the server's base URL (for absolute links)
 Page = tuple[bytes, str] | Callable[[str], tuple[bytes, str]]

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from uprbuzz.budget import Budget, has_url_regex
+from uprbuzz.checks.budget import Budget, has_url_regex
 from uprbuzz.config import Config, ConfigError
 from uprbuzz.model import Override, Part, Post
 from uprbuzz.store import Store
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def post(pid: str, *texts: str, platforms: tuple[str, ...] = ("x", "bluesky"),
@@ -130,7 +130,7 @@ def test_plan_days_counts_costs_and_warns(tmp_path: Path) -> None:
 
 
 def test_plan_days_over_the_sample_campaigns(tmp_path: Path) -> None:
-    from uprbuzz.campaigns import load_campaigns
+    from uprbuzz.sources.campaigns.campaign_posts import load_campaigns
 
     root = Path(__file__).resolve().parent.parent
     c = Config(root=root, timezone="America/New_York")

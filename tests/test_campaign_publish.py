@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from uprbuzz.campaigns import load_campaigns
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import BlueskyConfig, Config
+from uprbuzz.sources.campaigns.campaign_posts import load_campaigns
 from uprbuzz.store import Store
 
 NY = ZoneInfo("America/New_York")
 
 
 def test_sixty_day_campaign_publishes_each_occurrence_once(xapi, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
 
     (tmp_path / "schedules").mkdir()
     (tmp_path / "schedules" / "fall.toml").write_text("""

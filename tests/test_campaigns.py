@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from uprbuzz.campaigns import load_campaigns
 from uprbuzz.config import Config
+from uprbuzz.sources.campaigns.campaign_posts import load_campaigns
 
 ROOT = Path(__file__).resolve().parent.parent
 NY = ZoneInfo("America/New_York")
@@ -43,7 +43,7 @@ text = "Day {date} at {time}"
     while day <= date(2020, 12, 13):
         utc_hour = 13 if day < date(2020, 11, 1) else 14
         expected.append((f"fall/{day.isoformat()}",
-                         datetime(day.year, day.month, day.day, utc_hour, tzinfo=timezone.utc)))
+                         datetime(day.year, day.month, day.day, utc_hour, tzinfo=UTC)))
         day += timedelta(days=1)
     assert len(expected) == 60
     assert [(p.id, p.at) for p in posts] == expected
@@ -105,12 +105,12 @@ text = "twice?"
     by_id = {p.id: p for p in out.posts}
     gap = by_id["spring/2021-03-14"]
     assert gap.at.astimezone(NY).strftime("%H:%M") == "03:30"
-    assert gap.at.astimezone(timezone.utc).hour == 7
+    assert gap.at.astimezone(UTC).hour == 7
     warns = [d for d in out.diagnostics if d.severity == "warning"]
     assert len(warns) == 1 and "does not exist" in warns[0].message
     assert warns[0].path == "schedules/spring.toml" and warns[0].line == 7
     # 01:30 on 1 Nov 2020 happens twice in New York; the first is EDT (05:30Z)
-    assert by_id["autumn/2020-11-01"].at.astimezone(timezone.utc).hour == 5
+    assert by_id["autumn/2020-11-01"].at.astimezone(UTC).hour == 5
     assert by_id["spring/2021-03-13"].at.astimezone(NY).strftime("%H:%M") == "02:30"
 
 
@@ -200,7 +200,7 @@ card = { template = "countdown", days = "{days}", alt = "{days} days" }
     eve = next(p for p in out.posts if p.id == "cd/2020-11-08")
     assert eve.parts[0].text.startswith("1 day to go")
     assert out.posts[-1].parts[0].text == "Today at 14:30 Geneva"
-    assert out.posts[-1].at == datetime(2020, 11, 9, 8, 0, tzinfo=timezone.utc)
+    assert out.posts[-1].at == datetime(2020, 11, 9, 8, 0, tzinfo=UTC)
 
 
 def test_fixed_annual_and_one_off_dates(tmp_path: Path) -> None:
@@ -220,7 +220,7 @@ text = "{weekday} {date}"
     assert [p.id for p in out.posts] == [
         "days/2019-12-10", "days/2020-02-29", "days/2020-11-13", "days/2020-12-10"]
     assert out.posts[-1].parts[0].text == "Thursday 10 December 2020"
-    assert out.posts[-1].at == datetime(2020, 12, 10, 9, 0, tzinfo=timezone.utc)
+    assert out.posts[-1].at == datetime(2020, 12, 10, 9, 0, tzinfo=UTC)
     assert out.posts[0].status == "draft"  # the safe default
 
 
@@ -281,13 +281,13 @@ def test_sample_campaigns_load_cleanly() -> None:
     assert "countdown/2020-11-01" in ids and "countdown/2020-11-09" in ids
     assert "human-rights-day/2020-12-10" in ids
     cd = next(p for p in out.posts if p.id == "countdown/2020-11-01")
-    assert cd.at == datetime(2020, 11, 1, 8, 0, tzinfo=timezone.utc)  # 09:00 CET
+    assert cd.at == datetime(2020, 11, 1, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert "8 days" in cd.parts[0].text and "08:30 ET" in cd.parts[0].text
     try:
-        from uprbuzz.checks.text import bluesky_count, x_length
+        from uprbuzz.platforms.text_measure import bluesky_count, x_length
     except ImportError:
         return
-    from uprbuzz.checks.cards import card_problem
+    from uprbuzz.checks.card_fields import card_problem
 
     for p in out.posts:  # every occurrence's card would render on its day
         if p.card is not None:

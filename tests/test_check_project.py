@@ -4,20 +4,19 @@ the parse cache, and the CLI (CliRunner and one real subprocess)."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from tests.fixtures.queue import BASE_TOML, SAMPLE_NOW, write_png
-from uprbuzz.checks import check_project
 from uprbuzz.cli import main
 from uprbuzz.config import Config, load_config
+from uprbuzz.sources.project_check import check_project
 from uprbuzz.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -349,9 +348,9 @@ def test_every_commented_example_in_the_sample_config_passes_check(tmp_path: Pat
         check_with(set(b))
     cfg = check_with({i for b in blocks for i in b})
     # and the examples mean what they say to the modules that read them
-    from uprbuzz.budget import Budget
     from uprbuzz.cards.brand import load_brand
-    from uprbuzz.feeds import feed_configs
+    from uprbuzz.checks.budget import Budget
+    from uprbuzz.sources.feeds.feed_items import feed_configs
 
     assert Budget.from_config(cfg).caps["x"] == int(cfg.budget["x"])
     assert cfg.budget["x_url_post_usd"] == 0.20

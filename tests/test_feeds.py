@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -9,14 +9,22 @@ import pytest
 
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import Config, ConfigError
-from uprbuzz.feeds import FeedConfig, Item, clean, feed_configs, item_post, parse_feed, render_text
-from uprbuzz.feeds_fetch import FeedError, fetch, read_source
-from uprbuzz.feeds_poll import poll_feed
+from uprbuzz.sources.feeds.feed_fetch import FeedError, fetch, read_source
+from uprbuzz.sources.feeds.feed_items import (
+    FeedConfig,
+    Item,
+    clean,
+    feed_configs,
+    item_post,
+    parse_feed,
+    render_text,
+)
+from uprbuzz.sources.feeds.feed_poll import poll_feed
 from uprbuzz.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2020, 11, 1, 12, 0, tzinfo=UTC)
 needs_data = pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/data/feeds absent")
 
@@ -143,7 +151,7 @@ def test_summary_is_shortened_to_fit_both_platforms() -> None:
     assert text.startswith("Title: word word") and "…" in text
     assert text.endswith("https://blog.example.org/post/g")
     try:
-        from uprbuzz.checks.text import bluesky_count, x_length
+        from uprbuzz.platforms.text_measure import bluesky_count, x_length
     except ImportError:
         assert len(text) <= 300
     else:
@@ -260,7 +268,7 @@ def test_draft_mode_writes_a_checkable_post_file_once(feed_server, tmp_path: Pat
         assert path.read_text().endswith("edited by staff\n")
         path.write_text(text)
     try:
-        from uprbuzz.queue import parse_post_file
+        from uprbuzz.sources.posts.post_parse import parse_post_file
     except ImportError:
         return
     post, diags = parse_post_file(path, cfg)
@@ -274,7 +282,7 @@ def test_draft_mode_writes_a_checkable_post_file_once(feed_server, tmp_path: Pat
     # blog template accepts, so check finds nothing and the card renders
     assert dict(post.card.fields) == {"title": "Shadow report & recommendations",
                                       "url": "https://blog.example.org/post/shadow-report"}
-    from uprbuzz.checks.cards import check_post
+    from uprbuzz.checks.card_fields import check_post
 
     assert check_post(post, cfg) == []
 

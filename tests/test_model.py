@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ def full_post() -> Post:
     img = Media("media/a.png", "A chart", False, Loc("posts/a.md", 4, 3), 1600, 900)
     return Post(
         id="a", parts=(Part("First", (img,), Loc("posts/a.md", 6, 1)), Part("Second")),
-        at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), status="approved",
+        at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC), status="approved",
         platforms=("bluesky",), langs=("en", "fr"), link="https://example.org/a", tags=("upr",),
         overrides={"x": Override(parts=(Part("Short"),), media=(Media("m/b.png", "", True),)),
                    "bluesky": Override(skip=True)},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from tests.fixtures.queue import SAMPLE_NOW
 from uprbuzz.cli import main
 from uprbuzz.config import load_config
-from uprbuzz.plan import build_plan
+from uprbuzz.schedule.plan import build_plan
 from uprbuzz.store import Store
 
 POSTS = {
@@ -74,7 +74,7 @@ def test_dst_fall_back_night_keeps_both_posts_in_order(project) -> None:
     assert ids(plan) == ["fold1", "fold2"]
     a, b = plan.items
     assert (a.at.hour, a.at.minute, b.at.hour, b.at.minute) == (1, 45, 1, 15)
-    assert b.at.astimezone(timezone.utc) - a.at.astimezone(timezone.utc) == timedelta(minutes=30)
+    assert b.at.astimezone(UTC) - a.at.astimezone(UTC) == timedelta(minutes=30)
     assert a.at.tzname() == "EDT" and b.at.tzname() == "EST"
     assert len(plan.days) == 1 and plan.days[0]["posts"] == 2
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from uprbuzz.config import Config
-from uprbuzz.queue import default_id, parse_post_bytes
-from uprbuzz.when import parse_at
+from uprbuzz.sources.posts.post_parse import default_id, parse_post_bytes
+from uprbuzz.sources.posts.when import parse_at
 
 CFG = Config(root=Path("/nonexistent/proj"), timezone="America/New_York", lang="en")
 
@@ -50,7 +50,7 @@ def test_full_post_with_thread_media_and_overrides() -> None:
         """)
     assert diags == []
     assert post.id == "review/a"
-    assert post.at == datetime(2020, 11, 9, 13, 30, tzinfo=timezone.utc)
+    assert post.at == datetime(2020, 11, 9, 13, 30, tzinfo=UTC)
     assert post.at.utcoffset().total_seconds() == -5 * 3600
     assert post.status == "approved" and post.langs == ("en", "es")
     assert post.tags == ("UPR36", "HumanRights")
@@ -76,7 +76,7 @@ def test_defaults_come_from_config() -> None:
     cfg = Config(root=Path("/p"), timezone="Europe/Zurich", lang="fr")
     post, diags = parse("---\nat: 2020-11-09 14:30\n---\nBonjour\n", config=cfg)
     assert not diags and post.langs == ("fr",) and post.status == "draft"
-    assert post.at.astimezone(timezone.utc).hour == 13
+    assert post.at.astimezone(UTC).hour == 13
     assert post.platforms == cfg.platforms
 
 
@@ -126,13 +126,13 @@ def test_nonexistent_and_ambiguous_local_times() -> None:
     assert ok == [] and post.at.utcoffset().total_seconds() == 3600
     # an explicit offset disambiguates
     post, ok = parse("---\nat: 2020-11-01T01:30:00-05:00\n---\nHi\n")
-    assert ok == [] and post.at.astimezone(timezone.utc).hour == 6
+    assert ok == [] and post.at.astimezone(UTC).hour == 6
 
 
 def test_offset_disagreeing_with_tz_warns() -> None:
     post, diags = parse("---\nat: 2020-11-09T14:30:00+02:00\ntz: Europe/Zurich\n---\nHi\n")
     assert codes(diags) == [("offset-mismatch", 2)] and diags[0].severity == "warning"
-    assert post.at.astimezone(timezone.utc).hour == 12
+    assert post.at.astimezone(UTC).hour == 12
 
 
 def test_parse_at_round_trips_every_quarter_hour_of_a_dst_day() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from uprbuzz.collect import post_checks
 from uprbuzz.config import Config
-from uprbuzz.queue import line_count, parse_post_bytes
+from uprbuzz.sources.posts.collect import post_checks
+from uprbuzz.sources.posts.post_parse import line_count, parse_post_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = Config(root=ROOT, timezone="America/New_York", lang="en")  # the sample project's media
@@ -84,8 +84,8 @@ def test_mangled_sample_posts(data: bytes) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(mangled(), min_size=1, max_size=4))
 def test_whole_project_check_never_crashes(tmp_path_factory, files: list[bytes]) -> None:
-    from uprbuzz.checks import check_project
     from uprbuzz.config import load_config
+    from uprbuzz.sources.project_check import check_project
 
     root = tmp_path_factory.mktemp("p")
     (root / "uprbuzz.toml").write_text('[project]\ntimezone = "America/New_York"\n')

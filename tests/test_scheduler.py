@@ -7,21 +7,22 @@ import os
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from uprbuzz import duecache, scheduler
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import BlueskyConfig, Config, XConfig
 from uprbuzz.platforms.base import Remote
-from uprbuzz.schedule_due import RETRY_FAILED, RETRY_UNCLEAR, next_wake
-from uprbuzz.sources import load_all
+from uprbuzz.schedule import daemon as scheduler
+from uprbuzz.schedule import fast_path as duecache
+from uprbuzz.schedule.wake import RETRY_FAILED, RETRY_UNCLEAR, next_wake
+from uprbuzz.sources.gather import load_all
 from uprbuzz.store import Store
 
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2020, 11, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from uprbuzz.model import Media, Part, Post
@@ -11,7 +11,7 @@ from uprbuzz.store import Store
 
 def post(text: str = "Hello", pid: str = "a") -> Post:
     return Post(pid, (Part(text, (Media("media/x.png", "An x"),)),),
-                at=datetime(2020, 11, 9, 13, 30, tzinfo=timezone.utc), status="approved",
+                at=datetime(2020, 11, 9, 13, 30, tzinfo=UTC), status="approved",
                 origin="feed")
 
 
@@ -59,8 +59,8 @@ def test_parse_cache(tmp_path: Path) -> None:
 
 
 def test_whole_project_scan_drops_cache_rows_of_deleted_files(tmp_path) -> None:
-    from uprbuzz.collect import collect
     from uprbuzz.config import load_config
+    from uprbuzz.sources.posts.collect import collect
     from uprbuzz.store import Store
 
     (tmp_path / "uprbuzz.toml").write_text('[project]\ntimezone = "UTC"\n', encoding="utf-8")

@@ -7,18 +7,18 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.fixtures.publish import REPO, pds_records, pub_env, run_uprbuzz
-from uprbuzz import scheduler
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import load_config
+from uprbuzz.schedule import daemon as scheduler
 
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 SDKS = ("tweepy", "atproto", "PIL")
 

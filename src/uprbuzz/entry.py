@@ -39,7 +39,7 @@ def _tick_args(argv: list[str]) -> str | None:
 
 def _fast_tick(root: str) -> bool:
     try:
-        from uprbuzz.duecache import fast_nothing_due
+        from uprbuzz.schedule.fast_path import fast_nothing_due
 
         if not fast_nothing_due(root):
             return False

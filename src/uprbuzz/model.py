@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal, Mapping, Sequence
+from typing import Literal
 
 PLATFORMS: tuple[str, ...] = ("x", "bluesky")
 Status = Literal["draft", "approved"]
@@ -150,7 +151,7 @@ class Diagnostic:
 
     @classmethod
     def at(cls, loc: Loc | None, severity: Severity, code: str, message: str,
-           path: str = "") -> "Diagnostic":
+           path: str = "") -> Diagnostic:
         if loc is None:
             return cls(path, 1, 1, severity, code, message)
         return cls(loc.path, loc.line, loc.column, severity, code, message)
@@ -287,3 +288,19 @@ def _unloc(v: object) -> Loc | None:
     if not isinstance(line, int) or not isinstance(col, int):
         raise TypeError("stored post: a location's line and column must be integers")
     return Loc(str(path), line, col)
+
+
+@dataclass
+class Loaded:
+    """What a source gives: its Posts and the Diagnostics met while reading them."""
+
+    posts: list[Post] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def extend(self, other: Loaded) -> None:
+        self.posts.extend(other.posts)
+        self.diagnostics.extend(other.diagnostics)

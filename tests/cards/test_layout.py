@@ -30,7 +30,7 @@ def test_short_text_gets_the_largest_size_and_long_text_shrinks() -> None:
 
 
 def test_binary_search_finds_the_largest_fitting_size() -> None:
-    from uprbuzz.cards.layout import Box, Style, fit
+    from uprbuzz.cards.layout import Style, fit
 
     text = "Consider ratifying all remaining human rights conventions"
     block, box = _fit(text)

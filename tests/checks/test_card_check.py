@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from uprbuzz.checks.cards import card_problem, check_post, field_problem
+from uprbuzz.checks.card_fields import card_problem, check_post, field_problem
 from uprbuzz.config import Config
 from uprbuzz.model import Card, Loc, Part, Post
 
@@ -45,7 +45,7 @@ def test_countdown_is_judged_on_the_publication_day() -> None:
 
 def test_valid_cards_of_every_template() -> None:
     for card in (Card("quote", {"quote": "Rights are universal", "attribution": "A"}),
-                 Card("watch-live", LIVE), Card("countdown", {**LIVE, "days": "{days}".format(days=3)}),
+                 Card("watch-live", LIVE), Card("countdown", {**LIVE, "days": f"{3}"}),
                  Card("blog", {"title": "Shadow report", "url": "https://e.org/p"}),
                  Card("recommendation", {"state": "Slovakia", "text": "Ratify", "lang": "en"}),
                  Card("quote", {"quote": "x"}, size="1080x1080")):
@@ -73,7 +73,7 @@ def test_field_names_for_cards_filled_later() -> None:
 
 def test_no_pillow_to_check_a_card() -> None:
     code = ("import sys\nfrom datetime import date\nfrom uprbuzz.model import Card\n"
-            "from uprbuzz.checks.cards import card_problem\n"
+            "from uprbuzz.checks.card_fields import card_problem\n"
             "assert card_problem(Card('watch-live', {'start': '2020-11-09T14:30+01:00'}), "
             "date(2020, 11, 2)) is None\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))\n")

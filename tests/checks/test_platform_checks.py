@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from uprbuzz.checks import bluesky as bsky_checks
-from uprbuzz.checks import media as media_checks
-from uprbuzz.checks import x as x_checks
+from uprbuzz.checks import bluesky_rules as bsky_checks
+from uprbuzz.checks import media_rules as media_checks
+from uprbuzz.checks import x_rules as x_checks
 from uprbuzz.config import BlueskyConfig, Config
 from uprbuzz.model import Card, Loc, Media, Override, Part, Post
 
@@ -278,7 +278,7 @@ def test_the_caches_notice_files_that_appear_change_or_turn_into_escaping_symlin
 
 def test_media_path_with_a_nul_character_is_an_error_not_a_crash(tmp_path) -> None:
     # found by the hypothesis test of mangled sample posts: os calls raise ValueError on NUL
-    from uprbuzz.checks.media import check_post as media_check
+    from uprbuzz.checks.media_rules import check_post as media_check
     from uprbuzz.config import load_config
     from uprbuzz.model import Media, Part, Post
 

@@ -16,8 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT, SHARED
-from uprbuzz.checks.text import bluesky_count, bluesky_facets, graphemes, measure, x_length
 from uprbuzz.cli import main
+from uprbuzz.platforms.text_measure import (
+    bluesky_count,
+    bluesky_facets,
+    graphemes,
+    measure,
+    x_length,
+)
 
 VALIDATE = SHARED / "data" / "twitter-text" / "validate.yml"
 RICH = SHARED / "data" / "bluesky" / "rich-text-detection-cases.json"
@@ -130,7 +136,7 @@ def test_x_length_equals_parse_tweet(text):
 
 
 def test_importing_checks_does_not_load_the_sdks_or_pkg_resources():
-    code = ("import sys; from uprbuzz.checks.text import measure; measure('hi @a.test #x'); "
+    code = ("import sys; from uprbuzz.platforms.text_measure import measure; measure('hi @a.test #x'); "
             "print(sorted(m for m in ('atproto', 'atproto_client', 'pkg_resources', 'PIL') "
             "if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

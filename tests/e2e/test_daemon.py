@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from tests.fixtures.publish import make_project, pds_records, popen_uprbuzz, pub
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-UTC = timezone.utc
+UTC = UTC
 
 
 def post(at: datetime, text: str, status: str = "approved", platforms: str = "") -> str:

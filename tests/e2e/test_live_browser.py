@@ -10,7 +10,11 @@ import re
 import pytest
 
 from tests.e2e.live_helpers import (
-    bsky_posts, chromium_args, chromium_path, make_live_project, start_console, wait_for,
+    bsky_posts,
+    chromium_args,
+    chromium_path,
+    make_live_project,
+    start_console,
 )
 from tests.fixtures.publish import pub_env
 

@@ -8,12 +8,17 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fixtures.publish import (
-    make_image, make_project, pds_records, popen_uprbuzz, pub_env, run_uprbuzz,
+    make_image,
+    make_project,
+    pds_records,
+    popen_uprbuzz,
+    pub_env,
+    run_uprbuzz,
 )
 from uprbuzz.sandbox.xapi_store import DEFAULT_LIMITS
 
@@ -26,7 +31,7 @@ def unlimited(xapi) -> None:
 
 def queue_project(tmp_path, n: int, tag: str):
     """n approved due posts: every 4th a 3-part thread, every 5th with a small image."""
-    at = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat(timespec="seconds")
+    at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="seconds")
     posts, expected = {}, {}
     for i in range(n):
         media = ""

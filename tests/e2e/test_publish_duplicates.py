@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fixtures.publish import make_project, run_uprbuzz
 from uprbuzz.clock import SystemClock
 from uprbuzz.config import load_config
-from uprbuzz.publish import Publisher
+from uprbuzz.publish.publisher import Publisher
 from uprbuzz.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +22,7 @@ X_ONLY = "[platforms.bluesky]\nenabled = false\n"
 
 
 def _post(minutes_ago: int, text: str) -> str:
-    at = (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
+    at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
     return f"---\nat: {at}\nstatus: approved\n---\n{text}\n"
 
 
@@ -83,7 +83,7 @@ def test_reconcile_after_a_crash_does_not_adopt_the_other_posts_tweet(tmp_path, 
         (root / "posts/camp/b.md").write_text(_post(2, SAME))
         dead = f"{socket.gethostname()}:999999999:1:dead"
         store.publications.claim("camp/b", "x", [(0, SAME, None)], "old-hash", dead,
-                                 datetime.now(timezone.utc), timedelta(minutes=15))
+                                 datetime.now(UTC), timedelta(minutes=15))
         lines: list[str] = []
         report = Publisher(config, store, clock=SystemClock(), log=lines.append).publish_due()
         b = store.publications.lane("camp/b", "x")[0]

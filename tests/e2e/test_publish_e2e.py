@@ -4,19 +4,23 @@ then everything read back from both servers."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fixtures.publish import (
-    make_project, pds_record, pds_records, pub_env, run_uprbuzz,
+    make_project,
+    pds_record,
+    pds_records,
+    pub_env,
+    run_uprbuzz,
 )
 
 pytestmark = pytest.mark.e2e
 
 
 def _at(minutes: int) -> str:
-    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
 
 
 def _project(tmp_path, og_url: str):

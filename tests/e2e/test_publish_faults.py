@@ -12,7 +12,7 @@ import pytest
 from tests.e2e.test_publish_crash import queue_project, unlimited
 from uprbuzz.clock import SystemClock
 from uprbuzz.config import load_config
-from uprbuzz.publish import Publisher
+from uprbuzz.publish.publisher import Publisher
 from uprbuzz.store import Store
 
 pytestmark = pytest.mark.e2e

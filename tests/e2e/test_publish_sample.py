@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _sample_posts(root: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
     from uprbuzz.config import load_config
-    from uprbuzz.sources import load_all
+    from uprbuzz.sources.gather import load_all
 
     config = load_config(root, env=env)
     loaded = load_all(config)

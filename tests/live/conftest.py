@@ -10,7 +10,7 @@ from tests.live.fakes import FakePlatform
 from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests here)
 from uprbuzz.config import Config
 from uprbuzz.live.console import LiveConsole
-from uprbuzz.live.session import load_session
+from uprbuzz.live.session_file import load_session
 from uprbuzz.store import Store
 
 SAMPLE = ROOT / "schedules" / "us-upr-2020.toml"
@@ -25,7 +25,7 @@ def live_env(tmp_path: Path):
     consoles: list[LiveConsole] = []
 
     def make(**kw: Any) -> LiveConsole:
-        from uprbuzz.publish import Publisher
+        from uprbuzz.publish.publisher import Publisher
 
         session = kw.pop("session", None) or load_session(SAMPLE)
         con = LiveConsole(config, store, session, retry_cap=0.2,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from uprbuzz.platforms.base import Limits, OutgoingPart, Remote
 

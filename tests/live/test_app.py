@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.live.conftest import wait_for
-from uprbuzz.live.app import COOKIE, create_app
-from uprbuzz.live.store import LiveStore
+from uprbuzz.live.app import create_app
 from uprbuzz.platforms.base import TransientError
+from uprbuzz.store.live_tables import LiveStore
 
 TOKEN = "t0ken-for-tests"
 

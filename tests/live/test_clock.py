@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from uprbuzz.clock import FixedClock
-from uprbuzz.live.clock import BroadcastClock, format_hms, parse_hms
+from uprbuzz.live.broadcast_clock import BroadcastClock, format_hms, parse_hms
 
 
 @pytest.mark.parametrize("text,secs", [("00:42:10", 2530), ("42:10", 2530), ("1:02:03", 3723),
@@ -27,11 +27,11 @@ def test_format_hms():
 
 
 def test_sync_in_one_action_moves_the_start_and_offsets_follow():
-    wall = FixedClock(datetime(2020, 11, 9, 14, 15, tzinfo=timezone.utc))
-    bc = BroadcastClock(datetime(2020, 11, 9, 13, 30, tzinfo=timezone.utc), wall)
+    wall = FixedClock(datetime(2020, 11, 9, 14, 15, tzinfo=UTC))
+    bc = BroadcastClock(datetime(2020, 11, 9, 13, 30, tzinfo=UTC), wall)
     assert format_hms(bc.offset()) == "00:45:00"
     bc.sync("00:42:10")  # the webcast started 2 min 50 s late
-    assert bc.start == datetime(2020, 11, 9, 13, 32, 50, tzinfo=timezone.utc)
+    assert bc.start == datetime(2020, 11, 9, 13, 32, 50, tzinfo=UTC)
     assert format_hms(bc.offset()) == "00:42:10"
     wall.advance(10)
     assert format_hms(bc.offset()) == "00:42:20"
@@ -39,7 +39,7 @@ def test_sync_in_one_action_moves_the_start_and_offsets_follow():
 
 def test_console_sync_is_stored_and_survives_a_restart(live_env):
     config, store, fakes, make = live_env
-    wall = FixedClock(datetime(2020, 11, 9, 14, 20, tzinfo=timezone.utc))
+    wall = FixedClock(datetime(2020, 11, 9, 14, 20, tzinfo=UTC))
     con = make(clock=wall)
     assert format_hms(con.offset()) == "00:50:00"  # scheduled start 13:30 UTC
     con.sync("00:42:10")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.live.conftest import wait_for
 from uprbuzz.clock import FixedClock
@@ -13,7 +13,7 @@ from uprbuzz.live.recap import recap_rows, to_csv, to_markdown
 
 def test_recap_lists_every_post_with_links_and_webcast_time(live_env):
     config, store, fakes, make = live_env
-    wall = FixedClock(datetime(2020, 11, 9, 14, 0, 5, tzinfo=timezone.utc))  # 00:30:05 in
+    wall = FixedClock(datetime(2020, 11, 9, 14, 0, 5, tzinfo=UTC))  # 00:30:05 in
     con = make(clock=wall)
     con.start()
     con.submit("Slovakia calls for abolition of the death penalty #UPR36")

@@ -7,12 +7,12 @@ import pytest
 from tests.live.conftest import SAMPLE, wait_for
 from uprbuzz.config import BlueskyConfig, Config, XConfig
 from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
-from uprbuzz.live.session import load_session
+from uprbuzz.live.session_file import load_session
 
 
 def test_rehearsal_fires_the_cue_sheet_in_order_on_a_fast_clock(live_env):
     config, store, fakes, make = live_env
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
 
     session = load_session(SAMPLE)
     con = rehearsal_console(config, store, session, speed=4000, lead_in=60, retry_cap=0.2,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import SHARED
 from tests.live.conftest import SAMPLE
-from uprbuzz.live.session import SessionError, load_session, parse_session, parse_span
+from uprbuzz.live.session_file import SessionError, load_session, parse_session, parse_span
 
 BASE = '''[session]
 title = "t"

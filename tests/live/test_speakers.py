@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import SHARED
 from tests.live.conftest import SAMPLE
-from uprbuzz.live.clock import format_hms, parse_hms
-from uprbuzz.live.session import load_session, parse_session
+from uprbuzz.live.broadcast_clock import format_hms, parse_hms
+from uprbuzz.live.session_file import load_session, parse_session
 from uprbuzz.live.speakers import Timeline
 
 ORDER = SHARED / "data" / "upr2020" / "us_upr2020_speaking_order_DERIVED.csv"

@@ -7,9 +7,10 @@ import base64
 import io
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -19,12 +20,19 @@ from tests.http_pages import serve_pages
 from uprbuzz.config import BlueskyConfig, Secret
 from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import (
-    Ambiguous, AuthFailed, OutgoingMedia, OutgoingPart, Platform, RateLimited, Rejected, Remote,
+    Ambiguous,
+    AuthFailed,
+    OutgoingMedia,
+    OutgoingPart,
+    Platform,
+    RateLimited,
+    Rejected,
+    Remote,
     TransientError,
 )
 from uprbuzz.platforms.bluesky import BlueskyPlatform
 
-SINCE = datetime(2020, 1, 1, tzinfo=timezone.utc)
+SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -176,10 +184,10 @@ class _OgSite:
 @pytest.fixture
 def og_site() -> Iterator[_OgSite]:
     image = png(1100, 700, noise=True)  # > 1,000,000 bytes: must be re-encoded
-    page = ("<html><head><title>Fallback</title>"
-            '<meta property="og:title" content="UPR of Switzerland &amp; civil society">'
-            '<meta property="og:description" content="Live coverage from Geneva">'
-            '<meta property="og:image" content="/thumb.png"></head><body>x</body></html>').encode()
+    page = (b"<html><head><title>Fallback</title>"
+            b'<meta property="og:title" content="UPR of Switzerland &amp; civil society">'
+            b'<meta property="og:description" content="Live coverage from Geneva">'
+            b'<meta property="og:image" content="/thumb.png"></head><body>x</body></html>')
     with serve_pages({
         "/page": (page, "text/html; charset=utf-8"),
         "/plain": (b"<html><head><title> Just a title </title></head></html>", "text/html"),
@@ -361,7 +369,7 @@ def test_429_is_rate_limited_with_reset_time() -> None:
                                        headers={"ratelimit-reset": str(reset), "ratelimit-limit": "30"}))
     with pytest.raises(RateLimited) as e:
         _post(p)
-    assert e.value.reset_at == datetime.fromtimestamp(reset, tz=timezone.utc)
+    assert e.value.reset_at == datetime.fromtimestamp(reset, tz=UTC)
 
 
 def test_413_is_rejected_not_retried() -> None:

@@ -8,19 +8,27 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.fixtures.xapi import ACCOUNT, OTHER
 from uprbuzz.config import Secret
 from uprbuzz.platforms.base import (
-    Ambiguous, AuthFailed, DuplicateContent, OutgoingMedia, OutgoingPart, Platform, RateLimited,
-    Rejected, Remote, TransientError,
+    Ambiguous,
+    AuthFailed,
+    DuplicateContent,
+    OutgoingMedia,
+    OutgoingPart,
+    Platform,
+    RateLimited,
+    Rejected,
+    Remote,
+    TransientError,
 )
 from uprbuzz.platforms.x import XPlatform, comparable
 
-NOW = lambda: datetime.now(timezone.utc)  # noqa: E731
+NOW = lambda: datetime.now(UTC)  # noqa: E731
 
 
 def image(fmt: str = "PNG", size=(64, 48), frames: int = 1) -> OutgoingMedia:

@@ -8,8 +8,8 @@ the write (the ambiguous case).
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from uprbuzz.platforms.base import Limits, OutgoingPart, Remote
 
@@ -41,7 +41,7 @@ class FakePlatform:
         return [f"k{next(_ids)}" for _ in range(count)]
 
     def _now(self) -> datetime:
-        return self.clock.now() if self.clock else datetime.now(timezone.utc)
+        return self.clock.now() if self.clock else datetime.now(UTC)
 
     def publish(self, parts: Sequence[OutgoingPart], keys, reply_to=None) -> list[Remote]:
         if self.on_publish:

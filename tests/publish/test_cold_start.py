@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.fixtures.publish import make_project
@@ -16,7 +16,7 @@ HEAVY = ("atproto", "atproto_client", "tweepy", "PIL", "twitter_text")
 
 
 def test_nothing_due_imports_no_sdk(tmp_path):
-    soon = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat(timespec="seconds")
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat(timespec="seconds")
     root = make_project(tmp_path / "p", {
         "later.md": f"---\nat: {soon}\nstatus: approved\n---\nLater today\n",
         "draft.md": "---\nstatus: draft\n---\nNot yet\n",

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from tests.publish.test_publish_loop import env, post  # noqa: F401  (env is a fixture)
 from uprbuzz.platforms.base import Ambiguous, DuplicateContent, Remote
-from uprbuzz.publish import Publisher
+from uprbuzz.publish.publisher import Publisher
 
 DEAD = f"{socket.gethostname()}:999999999:1:dead"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,11 +14,11 @@ from tests.publish.fakes import FakePlatform
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import load_config
 from uprbuzz.platforms.base import Remote
-from uprbuzz.publish import Publisher
+from uprbuzz.publish.publisher import Publisher
 from uprbuzz.store import Store
 from uprbuzz.store.publications import new_owner, owner_alive
 
-NOW = datetime(2020, 11, 9, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2020, 11, 9, 14, 0, tzinfo=UTC)
 
 
 def _post(at: str | None, status: str = "approved", text: str = "hi", extra: str = "") -> str:

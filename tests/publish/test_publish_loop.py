@@ -3,23 +3,26 @@ SQLite ledger (the e2e tests drive the same loop against the X stand-in and the 
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.publish.fakes import FakePlatform
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import Config
 from uprbuzz.model import Media, Part, Post
 from uprbuzz.platforms.base import (
-    Ambiguous, AuthFailed, DuplicateContent, RateLimited, Rejected, TransientError,
+    Ambiguous,
+    AuthFailed,
+    DuplicateContent,
+    RateLimited,
+    Rejected,
+    TransientError,
 )
-from uprbuzz.publish import Publisher, remote_records
+from uprbuzz.publish.publisher import Publisher, remote_records
 from uprbuzz.store import Store
 
-from tests.publish.fakes import FakePlatform
-
-T0 = datetime(2020, 11, 9, 13, 30, tzinfo=timezone.utc)
+T0 = datetime(2020, 11, 9, 13, 30, tzinfo=UTC)
 
 
 @pytest.fixture

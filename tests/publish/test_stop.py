@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.fixtures.publish import make_project
 from tests.publish.fakes import FakePlatform
@@ -13,8 +13,8 @@ from tests.publish.test_publish_loop import env, post  # noqa: F401  (env is a f
 from uprbuzz.clock import FixedClock, SystemClock
 from uprbuzz.config import Config, load_config
 from uprbuzz.platforms.base import Ambiguous, RateLimited
-from uprbuzz.publish import Publisher
-from uprbuzz.publish_lane import STOPPING
+from uprbuzz.publish.lane import STOPPING
+from uprbuzz.publish.publisher import Publisher
 from uprbuzz.store import Store
 
 
@@ -38,7 +38,7 @@ def test_stop_mid_thread_finishes_the_part_in_flight_only(env):  # noqa: F811
 
 
 def test_stop_in_publish_due_claims_no_other_post(tmp_path):
-    now = datetime(2020, 11, 9, 14, 0, tzinfo=timezone.utc)
+    now = datetime(2020, 11, 9, 14, 0, tzinfo=UTC)
     root = make_project(tmp_path / "p", {
         f"p{i}.md": f"---\nat: 2020-11-09T13:5{i}:00+00:00\nstatus: approved\nplatforms: [x]\n"
                     f"---\npost {i}\n" for i in range(3)})
@@ -74,7 +74,7 @@ def _stop_soon(pub: Publisher) -> threading.Timer:
 
 def test_stop_cuts_a_rate_limit_wait_short_and_releases_the_claim(tmp_path):
     pub, x, store = _real_time(tmp_path, max_rate_wait=60)
-    reset = datetime.now(timezone.utc) + timedelta(seconds=30)
+    reset = datetime.now(UTC) + timedelta(seconds=30)
     x.fail(RateLimited("429", platform="x", reset_at=reset))
     _stop_soon(pub)
     t0 = time.monotonic()

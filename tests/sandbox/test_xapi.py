@@ -5,12 +5,10 @@ from __future__ import annotations
 import http.client as httpclient
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from uprbuzz.model import Card, Media, Post
 
@@ -27,18 +28,19 @@ RENDERED_DIR = "rendered"  # under config.media_dir
 
 
 def render(template: str, fields: Mapping[str, Any], size: str = "1600x900", brand: Any = None,
-           **kw: Any) -> "Rendered":
+           **kw: Any) -> Rendered:
     from uprbuzz.cards.renderer import render as _render
 
     return _render(template, fields, size, brand, **kw)
 
 
-def render_card(card: Card, config: "Config", *, platforms: tuple[str, ...] | None = None,
+def render_card(card: Card, config: Config, *, platforms: tuple[str, ...] | None = None,
                 today: date | None = None) -> Media:
     """Render (or reuse) ``card`` as ``media/rendered/<hash>.<png|jpg>``; Media with alt and size."""
     from uprbuzz.cards.brand import load_brand
     from uprbuzz.cards.encode import budget_for, encode
-    from uprbuzz.cards.renderer import card_key, design, render as _render
+    from uprbuzz.cards.renderer import card_key, design
+    from uprbuzz.cards.renderer import render as _render
 
     brand = load_brand(config)
     today = today or _today(config)
@@ -64,7 +66,7 @@ def render_card(card: Card, config: "Config", *, platforms: tuple[str, ...] | No
     return Media(_rel(path, config), alt, width=enc.width, height=enc.height)
 
 
-def with_rendered_card(post: Post, config: "Config") -> Post:
+def with_rendered_card(post: Post, config: Config) -> Post:
     """``post`` with its card rendered and prepended to part 1's media (and to overrides)."""
     if post.card is None or not post.parts:
         return post
@@ -89,7 +91,7 @@ def with_rendered_card(post: Post, config: "Config") -> Post:
     return replace(post, parts=parts, overrides=overrides)
 
 
-def _today(config: "Config") -> date:
+def _today(config: Config) -> date:
     from uprbuzz.clock import default_clock
 
     return default_clock().now().astimezone(config.zone).date()
@@ -102,7 +104,7 @@ def _dimensions(path: Any) -> tuple[int, int]:
         return im.width, im.height
 
 
-def _rel(path: Any, config: "Config") -> str:
+def _rel(path: Any, config: Config) -> str:
     return path.relative_to(config.root).as_posix()
 
 

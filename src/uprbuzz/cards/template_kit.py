@@ -10,9 +10,10 @@ feature image and the logo box. The templates themselves live in ``text_template
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from uprbuzz.cards import labels as L
 from uprbuzz.cards.layout import Box, Style
@@ -55,7 +56,7 @@ class Template:
     help: str
     fields: tuple[Field, ...]
     derive: Callable[[dict[str, str], date], None]
-    design: Callable[[dict[str, str], "Frame"], Design]
+    design: Callable[[dict[str, str], Frame], Design]
     alt: Callable[[dict[str, str], str], str]  # (values, footer handle) -> alt text
     main: str  # the field whose script decides direction and default language
 

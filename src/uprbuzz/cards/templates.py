@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from uprbuzz.cards import labels as L
 from uprbuzz.cards.fonts import paragraph_rtl
-from uprbuzz.cards.template_kit import (Design, Field, Frame, Template, TemplateError, TextSpec,
-                                        stack)
+from uprbuzz.cards.template_kit import (
+    Design,
+    Field,
+    Frame,
+    Template,
+    TemplateError,
+    TextSpec,
+    stack,
+)
 from uprbuzz.cards.text_templates import BLOG, QUOTE, RECOMMENDATION
 from uprbuzz.cards.time_templates import COUNTDOWN, DEFAULT_ZONES, WATCH_LIVE
 

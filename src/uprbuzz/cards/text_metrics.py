@@ -27,7 +27,7 @@ class Box:
     def h(self) -> int:
         return self.y1 - self.y0
 
-    def mirrored(self, width: int) -> "Box":
+    def mirrored(self, width: int) -> Box:
         return Box(width - self.x1, self.y0, width - self.x0, self.y1)
 
 

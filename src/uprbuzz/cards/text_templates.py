@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 from uprbuzz.cards import labels as L
-from uprbuzz.cards.template_kit import (Design, Field, Frame, Template, TextSpec, sentences, stack,
-                                        text_style)
+from uprbuzz.cards.template_kit import (
+    Design,
+    Field,
+    Frame,
+    Template,
+    TextSpec,
+    sentences,
+    stack,
+    text_style,
+)
 
 # --- recommendation -------------------------------------------------------------------------
 

@@ -10,8 +10,17 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from uprbuzz.cards import labels as L
-from uprbuzz.cards.template_kit import (Design, Field, Frame, Template, TemplateError, TextSpec,
-                                        sentences, stack, text_style)
+from uprbuzz.cards.template_kit import (
+    Design,
+    Field,
+    Frame,
+    Template,
+    TemplateError,
+    TextSpec,
+    sentences,
+    stack,
+    text_style,
+)
 
 DEFAULT_ZONES = ("Europe/Zurich=Geneva; UTC=UTC; America/New_York=New York; "
                  "America/Chicago=Chicago; America/Denver=Denver; America/Los_Angeles=Los Angeles")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -134,41 +133,9 @@ def _load_posts(config: Any, paths: tuple[str, ...]) -> list[Any]:
         p = (config.root / src).resolve()
         return any(p == w or w in p.parents for w in wanted)
 
-    try:
-        from uprbuzz.sources import load_all
+    from uprbuzz.sources.gather import load_all
 
-        loaded = load_all(config)
-        for d in loaded.errors:
-            err(str(d))
-        return [p for p in loaded.posts if keep(p.source.path if p.source else None)]
-    except ImportError:  # the queue parser is not there: read front matter minimally
-        return _minimal_posts(config, wanted or [config.root / config.posts_dir])
-
-
-_IMG = re.compile(r"^\s*!\[(?P<alt>[^\]]*)\]\((?P<path>[^)\s]+)\)\s*$", re.M)
-
-
-def _minimal_posts(config: Any, roots: list[Path]) -> list[Any]:
-    import yaml
-
-    from uprbuzz.model import Card, Media, Part, Post
-
-    files = sorted({f for r in roots for f in ([r] if r.is_file() else r.rglob("*.md"))})
-    posts = []
-    for f in files:
-        text = f.read_text(encoding="utf-8")
-        meta: dict[str, Any] = {}
-        if text.startswith("---"):
-            _, fm, text = text.split("---", 2)
-            meta = yaml.safe_load(fm) or {}
-        media = [Media(str(m.get("path", "")), str(m.get("alt") or ""), bool(m.get("decorative")))
-                 for m in meta.get("media") or [] if isinstance(m, dict)]
-        media += [Media(m["path"], m["alt"]) for m in _IMG.finditer(text)]
-        card = None
-        if isinstance(meta.get("card"), dict):
-            c = dict(meta["card"])
-            card = Card(str(c.pop("template", "")), c, str(c.pop("size", "1600x900")), c.pop("alt", None))
-        rel = f.relative_to(config.root).as_posix() if f.is_relative_to(config.root) else str(f)
-        posts.append(Post(str(meta.get("id") or Path(rel).stem), (Part(text.strip(), tuple(media)),),
-                          card=card))
-    return posts
+    loaded = load_all(config)
+    for d in loaded.errors:
+        err(str(d))
+    return [p for p in loaded.posts if keep(p.source.path if p.source else None)]

@@ -35,8 +35,8 @@ def poll(names: tuple[str, ...], as_json: bool) -> None:
       uprbuzz feeds poll --name blog
     """
     from uprbuzz.config import ConfigError
-    from uprbuzz.feeds_fetch import FeedError
-    from uprbuzz.feeds_poll import poll_feeds
+    from uprbuzz.sources.feeds.feed_fetch import FeedError
+    from uprbuzz.sources.feeds.feed_poll import poll_feeds
     from uprbuzz.store import Store
 
     config = project_config()
@@ -76,8 +76,15 @@ def preview(source: str, feed_name: str | None, limit: int, as_json: bool) -> No
       uprbuzz feeds preview https://www.example.org/blog-feed.xml --limit 3
     """
     from uprbuzz.config import ConfigError
-    from uprbuzz.feeds import FeedConfig, feed_configs, item_post, item_slug, parse_feed, wanted
-    from uprbuzz.feeds_fetch import FeedError, read_source
+    from uprbuzz.sources.feeds.feed_fetch import FeedError, read_source
+    from uprbuzz.sources.feeds.feed_items import (
+        FeedConfig,
+        feed_configs,
+        item_post,
+        item_slug,
+        parse_feed,
+        wanted,
+    )
 
     config = project_config()
     try:

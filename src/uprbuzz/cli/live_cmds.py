@@ -23,7 +23,7 @@ class LiveGroup(click.Group):
 
 
 def _session(name: str) -> tuple[Any, Any]:
-    from uprbuzz.live.session import SessionError, find_session, load_session
+    from uprbuzz.live.session_file import SessionError, find_session, load_session
 
     config = project_config()
     try:
@@ -122,7 +122,7 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
     Example:
       uprbuzz live who us-upr-2020 --at 00:42:10 --json
     """
-    from uprbuzz.live.clock import parse_hms
+    from uprbuzz.live.broadcast_clock import parse_hms
     from uprbuzz.live.speakers import Timeline
 
     config, sess = _session(session)
@@ -132,8 +132,8 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
         raise click.BadParameter(str(e), param_hint="--at") from e
     marks: dict[int, float] = {}
     if not no_marks and config.state_path.is_file():
-        from uprbuzz.live.store import LiveStore
         from uprbuzz.store import Store
+        from uprbuzz.store.live_tables import LiveStore
 
         with Store.open(config) as store:
             marks = LiveStore(store.db).marks(sess.id)

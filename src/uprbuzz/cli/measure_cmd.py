@@ -18,7 +18,7 @@ def measure(text: str, as_json: bool) -> None:
       uprbuzz measure "Watch the review live at 14:30 Geneva time #UPR37"
       uprbuzz measure --json - < posts/review/watch-live.md
     """
-    from uprbuzz.checks.text import measure as count
+    from uprbuzz.platforms.text_measure import measure as count
 
     if text == "-":
         text = sys.stdin.read()

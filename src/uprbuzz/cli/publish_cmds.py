@@ -1,4 +1,4 @@
-"""`uprbuzz publish`, `uprbuzz status`, `uprbuzz retract`: thin wrappers over uprbuzz.publish."""
+"""`uprbuzz publish`, `uprbuzz status`, `uprbuzz retract`: thin wrappers over uprbuzz.publish.publisher."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def publish(post_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
       uprbuzz publish                      # everything due now
       uprbuzz publish review/watch-live    # this post now, whatever its time
     """
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
 
     config, store = _open()
     # progress goes to stderr with --json so stdout stays one JSON document
@@ -101,7 +101,7 @@ def retract(post_id: str, yes: bool, as_json: bool) -> None:
     Example:
       uprbuzz retract review/watch-live --yes
     """
-    from uprbuzz.publish import Publisher
+    from uprbuzz.publish.publisher import Publisher
 
     config, store = _open()
     with store:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 
-def _load(ctx: click.Context) -> "Config":
+def _load(ctx: click.Context) -> Config:
     from uprbuzz.config import ConfigError, load_config
     from uprbuzz.model import Diagnostic
 
@@ -28,7 +29,7 @@ def _load(ctx: click.Context) -> "Config":
         raise  # unreachable: ctx.exit raises
 
 
-def _progress() -> "Callable[[int, int], None] | None":
+def _progress() -> Callable[[int, int], None] | None:
     """A one-line counter on a terminal's stderr while files are parsed (cold runs only)."""
     import sys
 
@@ -41,7 +42,7 @@ def _progress() -> "Callable[[int, int], None] | None":
     return show
 
 
-def _store(config: "Config", use: bool = True) -> "Store | None":
+def _store(config: Config, use: bool = True) -> Store | None:
     """The state store (parse cache, ledger), or None when it cannot be opened."""
     if not use:
         return None
@@ -74,7 +75,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, no_cache: 
       uprbuzz check
       uprbuzz check posts/review/ --json
     """
-    from uprbuzz.checks import check_project
+    from uprbuzz.sources.project_check import check_project
 
     config = _load(ctx)
     store = _store(config, not no_cache)
@@ -113,8 +114,8 @@ def plan(ctx: click.Context, start: str | None, days: int, as_json: bool) -> Non
       uprbuzz plan --days 14
       uprbuzz plan --from 2020-11-09 --days 1 --json
     """
-    from uprbuzz.plan import build_plan
-    from uprbuzz.when import parse_user_time
+    from uprbuzz.schedule.plan import build_plan
+    from uprbuzz.sources.posts.when import parse_user_time
 
     config = _load(ctx)
     if start:
@@ -146,8 +147,7 @@ def _len_cell(v: Any) -> str:
     return f"{v['length']}/{v['limit']}" + ("" if v["valid"] else "!")
 
 
-def _print_plan(config: "Config", p: Any) -> None:
-    from datetime import timezone
+def _print_plan(config: Config, p: Any) -> None:
 
     out = sys.stdout
     head = (f"Plan for {config.name}: {p.start:%a %Y-%m-%d %H:%M %Z} to "
@@ -161,7 +161,7 @@ def _print_plan(config: "Config", p: Any) -> None:
         for r in it.rows():
             at = it.at
             rows.append([
-                f"{at:%a %Y-%m-%d %H:%M %Z}", f"{at.astimezone(timezone.utc):%H:%M}Z",
+                f"{at:%a %Y-%m-%d %H:%M %Z}", f"{at.astimezone(UTC):%H:%M}Z",
                 it.post_id, f"{r['part']}/{r['parts']}", ",".join(it.platforms) or "-",
                 *[_len_cell(r["lengths"].get(pl)) if pl in it.platforms else "-" for pl in platforms],
                 it.status.upper() if it.status in ("draft", "invalid") else it.status])

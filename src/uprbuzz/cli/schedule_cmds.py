@@ -29,7 +29,7 @@ def run(rescan: float) -> None:
     Example:
       uprbuzz run
     """
-    from uprbuzz.scheduler import Daemon
+    from uprbuzz.schedule.daemon import Daemon
 
     Daemon(project_config(), log=_log, rescan_seconds=rescan).run_forever()
 
@@ -47,7 +47,7 @@ def tick(quiet: bool) -> None:
     Example (crontab, every 5 minutes):
       */5 * * * *  cd /srv/campaign && .venv/bin/uprbuzz tick -q
     """
-    from uprbuzz.scheduler import tick as do_tick
+    from uprbuzz.schedule.daemon import tick as do_tick
 
     log = (lambda _line: None) if quiet else _log
     result = do_tick(project_config(), log=log)

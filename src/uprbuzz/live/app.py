@@ -13,13 +13,20 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -92,7 +99,7 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0) -> 
                 while True:
                     try:
                         await asyncio.wait_for(q.get(), heartbeat)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         yield ": ping\n\n"
                         continue
                     await asyncio.sleep(0.02)  # coalesce bursts of changes into one push
@@ -143,12 +150,8 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0) -> 
 
 
 def _measure(console: LiveConsole, body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        from uprbuzz.checks.text import measure
-    except ImportError:  # checks not installed: a rough count so the page still works
-        text = str(body.get("text", ""))
-        return {"x": {"weighted_length": len(text), "limit": 280, "valid": len(text) <= 280},
-                "bluesky": {"graphemes": len(text), "limit": 300, "valid": len(text) <= 300}}
+    from uprbuzz.platforms.text_measure import measure
+
     return measure(str(body.get("text", "")))
 
 

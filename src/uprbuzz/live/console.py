@@ -8,16 +8,17 @@ the new state to every open page). A submitted post is stored before any platfor
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, default_clock
-from uprbuzz.live.clock import BroadcastClock, format_hms, parse_hms
+from uprbuzz.live.broadcast_clock import BroadcastClock, format_hms, parse_hms
 from uprbuzz.live.sender import PlatformWorker, remote_from
-from uprbuzz.live.session import LiveSession
+from uprbuzz.live.session_file import LiveSession
 from uprbuzz.live.speakers import Timeline, Who
-from uprbuzz.live.store import LivePost, LiveStore
 from uprbuzz.model import Card, Part, Post, post_from_dict, post_to_dict
+from uprbuzz.store.live_tables import LivePost, LiveStore
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
@@ -39,7 +40,7 @@ def fill(template: str, **values: str) -> str:
 
 
 class LiveConsole:
-    def __init__(self, config: "Config", store: "Store", session: LiveSession, *,
+    def __init__(self, config: Config, store: Store, session: LiveSession, *,
                  key: str | None = None, clock: Clock | None = None,
                  publisher_factory: Callable[[str], Any] | None = None,
                  rate: float = 1.0, rehearsal: bool = False, retry_cap: float = 30.0) -> None:
@@ -62,7 +63,7 @@ class LiveConsole:
         self.started = False
 
     def _default_publisher(self, name: str) -> Any:
-        from uprbuzz.publish import Publisher
+        from uprbuzz.publish.publisher import Publisher
 
         return Publisher(self.config, self.facade, clock=self.clock)
 
@@ -177,10 +178,8 @@ class LiveConsole:
         return head + quote + tail
 
     def _check_length(self, text: str) -> None:
-        try:
-            from uprbuzz.checks.text import measure
-        except ImportError:
-            return
+        from uprbuzz.platforms.text_measure import measure
+
         m = measure(text)
         for p in self.targets:
             info = m.get(p) or {}
@@ -190,7 +189,7 @@ class LiveConsole:
 
     def _enqueue(self, n: int) -> None:
         for p in self.targets:
-            self._platform_update(n, p, state="queued", notify=False)
+            self.update_platform(n, p, state="queued", notify=False)
             self.workers[p].enqueue(n)
         self.changed()
 
@@ -202,7 +201,7 @@ class LiveConsole:
             st = lp.platforms.get(p, {}).get("state")
             w = self.workers[p]
             if st == "failed" or (st in (None, "queued") and w.busy is None and w.q.empty()):
-                self._platform_update(n, p, state="queued", error="", notify=False)
+                self.update_platform(n, p, state="queued", error="", notify=False)
                 w.enqueue(n)
             elif st in ("retrying", "waiting"):
                 w.retry_now()
@@ -247,7 +246,7 @@ class LiveConsole:
         return done
 
     # --- worker callbacks --------------------------------------------------------------------
-    def _platform_update(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
+    def update_platform(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
         info["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
         self.store.update_platform(self.key, n, platform, self.targets, **info)
         if notify:
@@ -262,7 +261,7 @@ class LiveConsole:
             chash, ok = post.content_hash(), True
             if post.card is not None:
                 try:
-                    from uprbuzz.publish_prepare import render_cards
+                    from uprbuzz.publish.prepare import render_cards
 
                     post = render_cards(post, self.config)
                 except Exception:  # publish_post reports the render error as the outcome
@@ -270,7 +269,7 @@ class LiveConsole:
             self._prepared[lp.n] = (post, chash, ok)
             return post, chash, ok
 
-    def reply_to(self, platform: str, n: int) -> "tuple[Remote, Remote] | None | str":
+    def reply_to(self, platform: str, n: int) -> tuple[Remote, Remote] | None | str:
         """(root, parent) for post ``n``: the anchor is the root, the last landed post the parent.
 
         "wait" while the anchor is still on its way; None (unthreaded) if the anchor failed.

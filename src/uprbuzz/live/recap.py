@@ -9,32 +9,25 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from uprbuzz.live.clock import format_hms
-from uprbuzz.live.store import LiveStore
+from uprbuzz.live.broadcast_clock import format_hms
+from uprbuzz.publish.publisher import remote_records
+from uprbuzz.store.live_tables import LiveStore
 
 if TYPE_CHECKING:
-    from uprbuzz.live.session import LiveSession
-    from uprbuzz.platforms.base import Remote
+    from uprbuzz.live.session_file import LiveSession
     from uprbuzz.store import Store
 
 COLUMNS = ("n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url", "webcast", "state")
 
 
-def recap_rows(store: "Store", session: "LiveSession", key: str | None = None,
+def recap_rows(store: Store, session: LiveSession, key: str | None = None,
                platforms: tuple[str, ...] = ("x", "bluesky")) -> list[dict[str, Any]]:
     """One row per live post (anchor first), links from the publish ledger when it has them."""
-    landed_of: Callable[[Store, str], dict[str, list[Remote]]] | None
-    try:
-        from uprbuzz.publish import remote_records
-    except ImportError:
-        landed_of = None
-    else:
-        landed_of = remote_records
     rows = []
     for lp in LiveStore(store.db).posts(key or session.id):
-        landed = landed_of(store, lp.post_id) if landed_of else {}
+        landed = remote_records(store, lp.post_id)
         links = {}
         for p in platforms:
             remotes = landed.get(p) or []
@@ -60,7 +53,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def to_markdown(rows: list[dict[str, Any]], session: "LiveSession") -> str:
+def to_markdown(rows: list[dict[str, Any]], session: LiveSession) -> str:
     out = [f"# {session.title}: live coverage", ""]
     start = session.start.strftime("%d %b %Y, %H:%M") + f" ({session.timezone})"
     out.append(f"Webcast: {session.webtv or 'n/a'} · scheduled start {start}. "

@@ -9,8 +9,9 @@ rehearsal never mixes with the day's coverage. Only loopback platforms are accep
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from uprbuzz.clock import OffsetClock
@@ -18,7 +19,7 @@ from uprbuzz.clock import OffsetClock
 if TYPE_CHECKING:
     from uprbuzz.config import Config
     from uprbuzz.live.console import LiveConsole
-    from uprbuzz.live.session import LiveSession
+    from uprbuzz.live.session_file import LiveSession
     from uprbuzz.store import Store
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -28,7 +29,7 @@ class NotSandbox(Exception):
     pass
 
 
-def check_sandbox(config: "Config", platforms: tuple[str, ...]) -> None:
+def check_sandbox(config: Config, platforms: tuple[str, ...]) -> None:
     """Refuse to rehearse against real accounts: every platform must point at loopback."""
     urls = {"x": config.x.api_url or "https://api.x.com",
             "bluesky": config.bluesky.pds_url}
@@ -40,13 +41,13 @@ def check_sandbox(config: "Config", platforms: tuple[str, ...]) -> None:
                 "run `uprbuzz sandbox` and export the variables it prints")
 
 
-def rehearsal_key(session: "LiveSession", now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+def rehearsal_key(session: LiveSession, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     return f"{session.id}~rehearsal-{stamp}"
 
 
-def rehearsal_console(config: "Config", store: "Store", session: "LiveSession", speed: float = 10.0,
-                      *, lead_in: float = 0.0, **kw: object) -> "LiveConsole":
+def rehearsal_console(config: Config, store: Store, session: LiveSession, speed: float = 10.0,
+                      *, lead_in: float = 0.0, **kw: object) -> LiveConsole:
     """A console on a simulated clock starting ``lead_in`` broadcast seconds before the start."""
     from datetime import timedelta
 
@@ -61,7 +62,7 @@ class CueRunner:
     """Fires each ready cue when the broadcast clock passes its due offset (the rehearsal's
     stand-in operator). ``tick()`` is one pass; ``start()`` runs passes in a thread."""
 
-    def __init__(self, console: "LiveConsole", interval: float = 0.2,
+    def __init__(self, console: LiveConsole, interval: float = 0.2,
                  on_fire: Callable[[str], None] | None = None) -> None:
         self.console, self.interval, self.on_fire = console, interval, on_fire
         self.fired: list[str] = []

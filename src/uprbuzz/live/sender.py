@@ -13,12 +13,14 @@ import logging
 import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from uprbuzz.platforms.base import Remote
 
 if TYPE_CHECKING:
-    from uprbuzz.live.console import LiveConsole
+    from uprbuzz.model import Post
+    from uprbuzz.store.live_tables import LivePost, LiveStore
 
 _log = logging.getLogger("uprbuzz.live")
 RETRY_STATES = ("deferred", "unknown", "skipped")
@@ -33,13 +35,27 @@ def remote_from(d: dict[str, str], platform: str) -> Remote:
     return Remote(platform, d.get("id", ""), d.get("url", ""), d.get("uri", ""), d.get("cid", ""))
 
 
+class SendHost(Protocol):
+    """What a platform's sender thread needs from the console (LiveConsole)."""
+
+    store: LiveStore
+    key: str
+
+    def prepared(self, lp: LivePost) -> tuple[Post, str, bool]: ...
+
+    def reply_to(self, platform: str, n: int) -> tuple[Remote, Remote] | None | str: ...
+
+    def update_platform(self, n: int, platform: str, notify: bool = True,
+                        **info: Any) -> None: ...
+
+
 class PlatformWorker:
-    def __init__(self, console: "LiveConsole", name: str,
+    def __init__(self, console: SendHost, name: str,
                  publisher_factory: Callable[[str], Any]) -> None:
         self.console, self.name = console, name
         self._factory = publisher_factory
         self._pub: Any = None
-        self.q: "queue.Queue[int | None]" = queue.Queue()
+        self.q: queue.Queue[int | None] = queue.Queue()
         self.wake = threading.Event()
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name=f"live-{name}", daemon=True)
@@ -77,7 +93,7 @@ class PlatformWorker:
                 self._send(n)
             except Exception as e:  # never let one post kill the lane
                 _log.exception("live %s: post %s", self.name, n)
-                self.console._platform_update(n, self.name, state="failed",
+                self.console.update_platform(n, self.name, state="failed",
                                               error=f"internal error: {type(e).__name__}: {e}")
             finally:
                 self.busy = None
@@ -91,12 +107,12 @@ class PlatformWorker:
                 return
             reply_to = con.reply_to(self.name, n)
             if reply_to == "wait":  # the anchor is not on this platform yet
-                con._platform_update(n, self.name, state="waiting",
+                con.update_platform(n, self.name, state="waiting",
                                      error="waiting for the anchor post on this platform")
                 self._pause(2.0)
                 continue
             attempts += 1
-            con._platform_update(n, self.name, state="sending", attempts=attempts)
+            con.update_platform(n, self.name, state="sending", attempts=attempts)
             post, chash, ready = con.prepared(lp)
             pub = self.publisher
             t0 = time.perf_counter()
@@ -109,7 +125,7 @@ class PlatformWorker:
                 state, remotes, msg, nb = "deferred", [], f"{type(e).__name__}: {e}", None
             self.timings[n] = time.perf_counter() - t0
             if state == "sent" and remotes:
-                con._platform_update(n, self.name, state="sent", error="",
+                con.update_platform(n, self.name, state="sent", error="",
                                      remotes=[remote_json(r) for r in remotes],
                                      url=remotes[0].url or remotes[0].uri)
                 return
@@ -118,7 +134,7 @@ class PlatformWorker:
                 delay = min(cap, 2.0 ** min(attempts - 1, 5))
                 if nb is not None:
                     delay = min(cap, max(delay, (nb - pub.now()).total_seconds()))
-                con._platform_update(n, self.name, state="retrying", error=msg or state,
+                con.update_platform(n, self.name, state="retrying", error=msg or state,
                                      retry_in=round(delay, 1))
                 self._pause(delay)
                 pub.unblock(self.name)  # a new try for this lane
@@ -128,7 +144,7 @@ class PlatformWorker:
                     except Exception as e:  # noqa: BLE001
                         _log.warning("live %s: reconcile failed: %s", self.name, e)
                 continue
-            con._platform_update(n, self.name, state="failed", error=msg or state)
+            con.update_platform(n, self.name, state="failed", error=msg or state)
             return
 
     def _pause(self, seconds: float) -> None:

@@ -10,11 +10,12 @@ entry shrinks that entry (it was cut short or skipped).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, TypedDict
+from typing import TypedDict
 
-from uprbuzz.live.clock import format_hms
-from uprbuzz.live.session import LiveSession
+from uprbuzz.live.broadcast_clock import format_hms
+from uprbuzz.live.session_file import LiveSession
 
 
 class WhoEntry(TypedDict):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from uprbuzz.platforms.base import Platform
 
 
-def get_platform(name: str, config: "Config", **kwargs: Any) -> "Platform":
+def get_platform(name: str, config: Config, **kwargs: Any) -> Platform:
     if name == "x":
         from uprbuzz.platforms.x import XPlatform
 

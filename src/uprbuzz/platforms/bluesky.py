@@ -18,8 +18,9 @@ instance. CREATE and REFRESH events are persisted through ``session_save``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from uprbuzz.config import BlueskyConfig
 from uprbuzz.platforms import bluesky_records as rec

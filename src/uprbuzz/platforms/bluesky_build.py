@@ -6,20 +6,38 @@ at:// URI of its chosen key and its locally computed CID.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import OutgoingPart, Rejected, Remote
+from uprbuzz.platforms.text_measure import bluesky_facets
 
 if TYPE_CHECKING:
-    from uprbuzz.platforms.bluesky import BlueskyPlatform
+    from uprbuzz.config import BlueskyConfig
+
+
+class RecordHost(Protocol):
+    """What building records needs from the logged-in account (BlueskyPlatform)."""
+
+    config: BlueskyConfig
+
+    @property
+    def did(self) -> str | None: ...
+
+    @property
+    def card_transport(self) -> Any: ...
+
+    def upload_blob(self, data: bytes, mime: str) -> dict[str, Any]: ...
+
+    def resolve_handle(self, handle: str) -> str | None: ...
 
 MENTION = "app.bsky.richtext.facet#mention"
 LINK = "app.bsky.richtext.facet#link"
 TAG = "app.bsky.richtext.facet#tag"
 
 
-def build_records(plat: "BlueskyPlatform", parts: Sequence[OutgoingPart],
+def build_records(plat: RecordHost, parts: Sequence[OutgoingPart],
                   reply_to: tuple[Remote, Remote] | None, keys: Sequence[str]) -> list[dict[str, Any]]:
     did = plat.did or ""
     created = rec.now_iso()
@@ -44,7 +62,7 @@ def build_records(plat: "BlueskyPlatform", parts: Sequence[OutgoingPart],
     return records
 
 
-def image_embed(plat: "BlueskyPlatform", part: OutgoingPart) -> dict[str, Any]:
+def image_embed(plat: RecordHost, part: OutgoingPart) -> dict[str, Any]:
     from uprbuzz.imaging import ImageError, fit_to_budget
 
     if len(part.media) > 4:
@@ -61,7 +79,7 @@ def image_embed(plat: "BlueskyPlatform", part: OutgoingPart) -> dict[str, Any]:
     return rec.image_embed(items)
 
 
-def link_card(plat: "BlueskyPlatform", url: str) -> dict[str, Any]:
+def link_card(plat: RecordHost, url: str) -> dict[str, Any]:
     from uprbuzz.platforms.bluesky_card import fetch_card
 
     meta, thumb = fetch_card(url, timeout=min(plat.config.timeout, 10.0),
@@ -77,7 +95,7 @@ def link_card(plat: "BlueskyPlatform", url: str) -> dict[str, Any]:
     return rec.external_embed(url, meta.title, meta.description, blob)
 
 
-def facets(plat: "BlueskyPlatform", text: str) -> list[dict[str, Any]]:
+def facets(plat: RecordHost, text: str) -> list[dict[str, Any]]:
     """Links, tags and mentions (resolved to DIDs; unresolvable ones dropped), by byte offset."""
     raw = _detect(text)
     out: list[dict[str, Any]] = []
@@ -99,26 +117,4 @@ def facets(plat: "BlueskyPlatform", text: str) -> list[dict[str, Any]]:
 
 
 def _detect(text: str) -> list[dict[str, Any]]:
-    try:
-        from uprbuzz.checks.text import bluesky_facets  # the CHECKS helper, when present
-    except ImportError:
-        pass
-    else:
-        return list(bluesky_facets(text))
-    from atproto_client.utils.facet_detection import detect_facets, detect_mentions
-
-    out = []
-    for f in detect_facets(text):
-        feats = []
-        for feat in f.features:
-            t = feat.py_type
-            if t == LINK:
-                feats.append({"$type": LINK, "uri": feat.uri})
-            elif t == TAG:
-                feats.append({"$type": TAG, "tag": feat.tag})
-        out.append({"index": {"byteStart": f.index.byte_start, "byteEnd": f.index.byte_end},
-                    "features": feats})
-    for m in detect_mentions(text):
-        out.append({"index": {"byteStart": m.byte_start, "byteEnd": m.byte_end},
-                    "features": [{"$type": MENTION, "handle": m.handle}]})
-    return out
+    return list(bluesky_facets(text))

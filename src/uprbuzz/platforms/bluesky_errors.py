@@ -6,11 +6,11 @@ connection on a write is Ambiguous (reconcile before resending); on a read it is
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from uprbuzz.platforms.base import (
-    AuthFailed,
     Ambiguous,
+    AuthFailed,
     PlatformError,
     RateLimited,
     Rejected,
@@ -57,7 +57,7 @@ def map_error(exc: BaseException, *, write: bool, what: str) -> PlatformError:
     if isinstance(exc, ex.RateLimitExceededError):
         reset = exc.reset_at
         if reset is None and exc.retry_after is not None:
-            reset = datetime.now(timezone.utc) + timedelta(seconds=exc.retry_after)
+            reset = datetime.now(UTC) + timedelta(seconds=exc.retry_after)
         return RateLimited(msg, reset_at=reset, platform=P, status=429)
     if isinstance(exc, ex.InvokeTimeoutError):
         cls = Ambiguous if write else TransientError

@@ -12,8 +12,9 @@ import hashlib
 import random
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 POST = "app.bsky.feed.post"
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable (atproto TID spec)
@@ -93,7 +94,7 @@ def record_cid(record: Mapping[str, Any]) -> str:
 
 def now_iso() -> str:
     """createdAt in the form the app writes (millisecond precision, ``Z``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def at_uri(did: str, rkey: str, collection: str = POST) -> str:

@@ -12,12 +12,20 @@ import html
 import re
 import time
 import unicodedata
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from uprbuzz.config import XConfig
 from uprbuzz.platforms.base import (
-    Account, AuthFailed, Limits, OutgoingMedia, OutgoingPart, PlatformError, Rejected, Remote,
+    Account,
+    AuthFailed,
+    Limits,
+    OutgoingMedia,
+    OutgoingPart,
+    PlatformError,
+    Rejected,
+    Remote,
     TransientError,
 )
 from uprbuzz.platforms.x_http import from_status, map_error, mount
@@ -187,7 +195,7 @@ class XPlatform:
         """Find this part among the account's recent posts (newest first) by its exact text."""
         want, n_media = comparable(part.text), len(part.media)
         uid = self._user_id()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # A frozen/offset clock may be ahead of X's: only trust ``since`` when it is plausible.
         floor = since - timedelta(minutes=10) if since <= now else None
         token = None

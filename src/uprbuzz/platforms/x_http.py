@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +17,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from uprbuzz.platforms.base import (
-    Ambiguous, AuthFailed, DuplicateContent, PlatformError, RateLimited, Rejected, TransientError,
+    Ambiguous,
+    AuthFailed,
+    DuplicateContent,
+    PlatformError,
+    RateLimited,
+    Rejected,
+    TransientError,
 )
 
 X_PREFIXES = ("https://api.twitter.com/", "https://api.x.com/",
@@ -50,7 +56,7 @@ def mount(session: requests.Session, base: str | None, timeout: float) -> None:
 def reset_time(headers: Any) -> datetime | None:
     raw = headers.get("x-rate-limit-reset") if headers is not None else None
     try:
-        return datetime.fromtimestamp(int(raw), timezone.utc) if raw else None
+        return datetime.fromtimestamp(int(raw), UTC) if raw else None
     except (TypeError, ValueError):
         return None
 

@@ -16,9 +16,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 
 class PdsError(RuntimeError):
@@ -81,7 +82,7 @@ class PdsHandle:
             p.kill()
             p.wait(5)
 
-    def __enter__(self) -> "PdsHandle":
+    def __enter__(self) -> PdsHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:

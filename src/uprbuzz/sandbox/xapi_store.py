@@ -14,7 +14,7 @@ import threading
 import time
 import unicodedata
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ class Faults:
     script: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None, base: "Faults | None" = None) -> "Faults":
+    def from_dict(cls, d: dict[str, Any] | None, base: Faults | None = None) -> Faults:
         known = {f.name for f in fields(cls)}
         unknown = set(d or {}) - known
         if unknown:
@@ -171,7 +171,7 @@ class XStore:
             now = time.time()
             t = {
                 "id": tid, "text": text, "author_id": user, "ts": now,
-                "created_at": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "created_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "in_reply_to_tweet_id": reply_to,
                 "conversation_id": (parent or {}).get("conversation_id", tid) if parent else tid,
                 "media_ids": list(media_ids),

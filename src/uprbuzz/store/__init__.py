@@ -20,11 +20,11 @@ from uprbuzz.store.db import Database, utcnow_iso
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
-    from uprbuzz.store.cache import ParseCache
-    from uprbuzz.store.feeds import FeedStore
-    from uprbuzz.store.posts import PostStore
+    from uprbuzz.store.feed_state import FeedStore
+    from uprbuzz.store.logins import Sessions
+    from uprbuzz.store.parse_cache import ParseCache
     from uprbuzz.store.publications import Publications
-    from uprbuzz.store.sessions import Sessions
+    from uprbuzz.store.stored_posts import PostStore
 
 __all__ = ["Store", "Database", "utcnow_iso"]
 
@@ -34,7 +34,7 @@ class Store:
         self.db = db
 
     @classmethod
-    def open(cls, where: "Config | str | Path") -> "Store":
+    def open(cls, where: Config | str | Path) -> Store:
         from uprbuzz.config import Config
 
         path = where.state_path if isinstance(where, Config) else where
@@ -43,39 +43,39 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     @cached_property
-    def publications(self) -> "Publications":
+    def publications(self) -> Publications:
         from uprbuzz.store.publications import Publications
 
         return Publications(self.db)
 
     @cached_property
-    def sessions(self) -> "Sessions":
-        from uprbuzz.store.sessions import Sessions
+    def sessions(self) -> Sessions:
+        from uprbuzz.store.logins import Sessions
 
         return Sessions(self.db)
 
     @cached_property
-    def cache(self) -> "ParseCache":
-        from uprbuzz.store.cache import ParseCache
+    def cache(self) -> ParseCache:
+        from uprbuzz.store.parse_cache import ParseCache
 
         return ParseCache(self.db)
 
     @cached_property
-    def feeds(self) -> "FeedStore":
-        from uprbuzz.store.feeds import FeedStore
+    def feeds(self) -> FeedStore:
+        from uprbuzz.store.feed_state import FeedStore
 
         return FeedStore(self.db)
 
     @cached_property
-    def posts(self) -> "PostStore":
-        from uprbuzz.store.posts import PostStore
+    def posts(self) -> PostStore:
+        from uprbuzz.store.stored_posts import PostStore
 
         return PostStore(self.db)
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from uprbuzz.platforms.base import Remote
 from uprbuzz.store.db import Database
@@ -31,7 +32,7 @@ PERMANENT = ("rejected", "exhausted", "duplicate")
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return None if t is None else t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _dt(s: str | None) -> datetime | None:

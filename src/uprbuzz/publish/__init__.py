@@ -1,0 +1,1 @@
+"""The publish loop: due lanes, preparation, claim → send → record, reconcile."""

@@ -1,0 +1,296 @@
+"""The exactly-once publish loop: the only code that both touches the state store and calls platforms.
+
+    Publisher(config, store).publish_due()        # cron tick / `uprbuzz publish`
+    Publisher(...).publish_post(post, reply_to)   # live mode
+    Publisher(...).retract(post_id)               # `uprbuzz retract`
+
+Every part is claimed in the store (with its idempotency key) before it is sent and recorded as
+sent after; ``reconcile()`` (run first) asks the platform about claims a dead process left behind.
+Due posts: approved, ``at <= now``, not older than ``late_limit`` (else recorded ``missed``).
+Named posts (``post_ids``) are sent whatever their time (and even when missed), but must still be
+approved: approval is the one gate a command line never skips.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
+from uprbuzz.model import Post
+from uprbuzz.platforms.base import OutgoingPart, Platform, PlatformError, Remote
+from uprbuzz.publish.lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_outcome
+from uprbuzz.publish.report import PlatformOutcome, Report
+from uprbuzz.publish.run_due import publish_due
+from uprbuzz.store.publications import new_owner
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
+    from uprbuzz.store import Store
+
+__all__ = ["Publisher", "Report", "PlatformOutcome", "remote_records"]
+_log = logging.getLogger("uprbuzz.publish.publisher")
+
+
+class Publisher:
+    def __init__(self, config: Config, store: Store, *, clock: Clock | None = None,
+                 platforms: dict[str, Platform] | None = None,
+                 log: Callable[[str], None] | None = None,
+                 sleep: Callable[[float], None] | None = None,
+                 max_rate_wait: float = 60.0, max_attempts: int = 5,
+                 backoff_base: float = 1.0, backoff_cap: float = 30.0,
+                 lease: timedelta = timedelta(minutes=15)) -> None:
+        self.config, self.store = config, store
+        self.clock = clock or default_clock()
+        self._given = dict(platforms or {})
+        self._built: dict[str, Platform] = {}
+        self._build_errors: dict[str, PlatformOutcome] = {}
+        self._blocked: dict[str, PlatformOutcome] = {}
+        self._lock = threading.Lock()
+        self._log = log or _log.info
+        self._sleep = sleep  # None: the clock's sleep, cut short by request_stop
+        self._stopping = threading.Event()
+        self.max_rate_wait, self.max_attempts = max_rate_wait, max_attempts
+        self.backoff_base, self.backoff_cap, self.lease = backoff_base, backoff_cap, lease
+        self.owner = new_owner()
+        self.waits: list[tuple[datetime, datetime]] = []  # (reset_at, woke_at) of rate waits
+        self._reconciled = False
+
+    def unblock(self, platform: str) -> None:
+        """Let ``platform`` be tried again in this run (after an auth failure or a far rate
+        limit blocked it); the live console calls this before a retry."""
+        self._blocked.pop(platform, None)
+
+    # --- small services used by Lane -----------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def log(self, line: str) -> None:
+        self._log(line)
+
+    def sleep(self, seconds: float) -> None:
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif isinstance(self.clock, (SystemClock, OffsetClock)):
+            if seconds > 0:  # real time (maybe scaled): a stop request ends the wait at once
+                self._stopping.wait(seconds / float(getattr(self.clock, "rate", 1.0) or 1.0))
+        else:  # e.g. a FixedClock: sleeping moves it, nothing waits
+            self.clock.sleep(seconds)
+
+    # --- stopping ------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Send nothing more (thread-safe; e.g. from a signal handler): a part in flight completes
+        and is recorded, no new claim is made, and a retry or rate-limit wait ends now (its claim
+        is released for the next run)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def backoff(self, n: int) -> float:
+        return backoff(self.backoff_base, self.backoff_cap, n)
+
+    def wait_until(self, when: datetime, margin: float) -> None:
+        delay = (when - self.now()).total_seconds() + margin
+        if delay > 0:
+            self.sleep(delay)
+        self.waits.append((when, self.now()))
+
+    # --- platforms -----------------------------------------------------------------------------
+    def platform(self, name: str) -> Platform:
+        """The platform client, built once per run (SDKs are imported only here)."""
+        with self._lock:
+            if name in self._given:
+                return self._given[name]
+            if name in self._built:
+                return self._built[name]
+            if name in self._build_errors:
+                raise Blocked(self._build_errors[name])
+            try:
+                plat = self._build(name)
+            except Exception as e:  # missing credentials, SDK missing, bad URL
+                out = PlatformOutcome(name, "failed", message=f"cannot use {name}: {e}")
+                self._build_errors[name] = out
+                self.log(f"{name}: {out.message}")
+                raise Blocked(out) from e
+            self._built[name] = plat
+            return plat
+
+    def _build(self, name: str) -> Platform:
+        from uprbuzz.platforms import get_platform
+
+        if name == "x":
+            if not self.config.x.has_credentials:
+                raise ValueError("no credentials (set UPRBUZZ_X_CONSUMER_KEY, "
+                                 "UPRBUZZ_X_CONSUMER_SECRET, UPRBUZZ_X_ACCESS_TOKEN, "
+                                 "UPRBUZZ_X_ACCESS_SECRET)")
+            return get_platform("x", self.config)
+        if name == "bluesky":
+            bs = self.config.bluesky
+            if not bs.has_credentials:
+                raise ValueError("no credentials (set UPRBUZZ_BLUESKY_HANDLE and "
+                                 "UPRBUZZ_BLUESKY_PASSWORD)")
+            sessions, handle = self.store.sessions, str(bs.handle)
+            return get_platform(
+                "bluesky", self.config,
+                session_load=lambda: sessions.load("bluesky", handle),
+                session_save=lambda s: sessions.save("bluesky", handle, s))
+        return get_platform(name, self.config)
+
+    # --- reconcile -----------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """Settle every claim a previous process left in flight, before anything is resent."""
+        self._reconciled = True
+        pubs, now = self.store.publications, self.now()
+        # oldest claim first: of two same-text claims left in flight, the earlier one was sent first
+        stale = sorted(pubs.stale(now, self.owner), key=lambda r: (r.claimed_at or now, r.post_id,
+                                                                   r.platform, r.part))
+        for row in stale:
+            if row.platform in self._blocked or not pubs.take_over(row, self.owner, now, self.lease):
+                continue
+            where = f"{row.platform}: {row.post_id} part {row.part + 1}"
+            try:
+                plat = self.platform(row.platform)
+                part = OutgoingPart(text=row.text or "")
+                since = (row.claimed_at or now) - LOOKUP_SKEW
+                found = plat.lookup(part, row.idem_key, since=since)
+            except Blocked as b:
+                self._blocked[row.platform] = b.outcome
+                pubs.mark(row.post_id, row.platform, row.part, row.state, self.now(),
+                          error=row.error)
+                continue
+            except PlatformError as e:
+                pubs.mark(row.post_id, row.platform, row.part, "unknown", self.now(),
+                          error=f"could not check whether it landed ({e.message})")
+                self.log(f"{where}: could not check whether it landed ({e.message}); "
+                         "will check again")
+                continue
+            # a text match that another ledger row owns is that post's, not this claim's
+            other = None if found is None else pubs.adopt(
+                row.post_id, row.platform, row.part, found, self.now(), row.text,
+                "reconciled: it had landed", stale_blocks=False)
+            if found is not None and other is None:
+                self.log(f"{where}: reconciled, it had landed -> {found.url or found.uri}")
+            elif other is not None and other.remote_id is None:
+                pubs.mark(row.post_id, row.platform, row.part, "unknown", self.now(),
+                          error=f"{other.post_id} with the same text is being published; "
+                          "will check again")
+                self.log(f"{where}: {other.post_id} with the same text is being published; "
+                         "will check again")
+            else:
+                pubs.mark(row.post_id, row.platform, row.part, "deferred", self.now(),
+                          error="an interrupted attempt did not land; will resend")
+                self.log(f"{where}: reconciled, the interrupted attempt did not land; will resend")
+
+    # --- publishing ----------------------------------------------------------------------------
+    def publish_due(self, post_ids: Sequence[str] | None = None, *, dry_run: bool = False
+                    ) -> Report:
+        return publish_due(self, post_ids, dry_run=dry_run)
+
+    def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
+                     platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
+                     prepared: bool = False) -> dict[str, PlatformOutcome]:
+        """Send one post to its platforms (in parallel); each platform independent of the other."""
+        from uprbuzz.publish.prepare import MediaReader, PrepareError, outgoing_parts, render_cards
+
+        chash = content_hash or post.content_hash()
+        targets = [p for p in post.targets if platforms is None or p in platforms]
+        if not self._reconciled:
+            self.reconcile()
+        if self.stopping:
+            return {n: stopped_outcome(n) for n in targets}
+        try:
+            if not prepared:
+                post = render_cards(post, self.config)
+            reader = MediaReader(self.config)
+            parts = {name: outgoing_parts(post, name, reader) for name in targets}
+        except PrepareError as e:
+            return {n: PlatformOutcome(n, "failed", message=str(e)) for n in targets}
+
+        def lane(name: str) -> PlatformOutcome:
+            return self._lane(post, name, chash, parts[name], (reply_to or {}).get(name))
+
+        if len(targets) <= 1:
+            return {n: lane(n) for n in targets}
+        with ThreadPoolExecutor(max_workers=len(targets)) as ex:
+            futs = {n: ex.submit(lane, n) for n in targets}
+            return {n: f.result() for n, f in futs.items()}
+
+    def _lane(self, post: Post, name: str, chash: str, parts: list[OutgoingPart],
+              reply_to: tuple[Remote, Remote] | None) -> PlatformOutcome:
+        if name in self._blocked:
+            b = self._blocked[name]
+            state = "deferred" if b.state == "deferred" else "failed"
+            return PlatformOutcome(name, state, message=b.message, not_before=b.not_before)
+        try:
+            plat = self.platform(name)
+            reason = self._budget_reason(name, post)
+            if reason:
+                self.log(f"{name}: {post.id} deferred: {reason}")
+                for k in range(len(parts)):
+                    self.store.publications.mark(post.id, name, k, "deferred", self.now(),
+                                                 error=reason, kind="budget", content_hash=chash)
+                return PlatformOutcome(name, "deferred", message=reason)
+            return Lane(self, plat, post.id, chash, parts, reply_to).run()
+        except Blocked as b:
+            self._blocked[name] = b.outcome
+            return PlatformOutcome(name, b.outcome.state, b.outcome.remotes, b.outcome.message,
+                                   b.outcome.not_before)
+        except Exception as e:  # a bug or an unmapped library error: never blocks the other lane
+            _log.exception("publish %s to %s", post.id, name)
+            return PlatformOutcome(name, "failed", message=f"internal error: {type(e).__name__}: {e}")
+
+    def _budget_reason(self, name: str, post: Post) -> str | None:
+        rows = self.store.publications.lane(post.id, name)
+        if any(r.state == "sent" for r in rows.values()):
+            return None  # a thread already under way is finished, not split by the budget
+        from uprbuzz.checks.budget import Budget
+
+        return Budget.from_config(self.config).defer_reason(self.store, name, post, self.now())
+
+    # --- retract -------------------------------------------------------------------------------
+    def retract(self, post_id: str) -> Report:
+        """Delete every published part of ``post_id`` on every platform; record ``retracted``."""
+        report = Report()
+        if not self._reconciled:
+            self.reconcile()
+        pubs = self.store.publications
+        rows = pubs.rows(post_id)
+        if not rows:
+            report.add(post_id, "", "failed", "nothing recorded for this post")
+            return report
+        for name in sorted({r.platform for r in rows}):
+            lane = sorted((r for r in rows if r.platform == name), key=lambda r: -r.part)
+            try:
+                busy = [r for r in lane if r.state in ("claimed", "unknown")]
+                if busy:  # a live process holds it (stale claims were reconciled above)
+                    raise RuntimeError(f"part {busy[0].part + 1} is being published right now; "
+                                       "try again in a minute")
+                plat = self.platform(name) if any(r.state == "sent" for r in lane) else None
+                for r in lane:
+                    if r.state == "sent" and plat is not None and r.remote is not None:
+                        plat.delete(r.remote)
+                        self.log(f"{name}: deleted {post_id} part {r.part + 1} ({r.url or r.uri})")
+                    pubs.mark_retracted(post_id, name, r.part, self.now())
+            except Blocked as b:
+                report.add(post_id, name, "failed", b.outcome.message)
+                continue
+            except (PlatformError, RuntimeError) as e:
+                report.add(post_id, name, "failed", f"could not delete: {e}")
+                continue
+            report.add(post_id, name, "retracted", f"{len(lane)} part(s)")
+        return report
+
+
+def remote_records(store: Store, post_id: str) -> dict[str, list[Remote]]:
+    """What landed, per platform, in part order (live mode threads replies under these)."""
+    out: dict[str, list[Remote]] = {}
+    for r in store.publications.rows(post_id):
+        if r.state == "sent" and r.remote is not None:
+            out.setdefault(r.platform, []).append(r.remote)
+    return out

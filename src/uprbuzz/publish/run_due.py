@@ -1,0 +1,172 @@
+"""Which posts are due, and the run over them (``Publisher.publish_due``).
+
+Deciding what is due reads only the post files and the ledger: with nothing due, no platform is
+built, no SDK and no Pillow are imported (a cron tick stays cheap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from uprbuzz.model import Post
+from uprbuzz.publish.lane import stopped_outcome
+from uprbuzz.publish.report import Report
+from uprbuzz.store.publications import PERMANENT, PubRow
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
+    from uprbuzz.platforms.base import Remote
+    from uprbuzz.publish.report import PlatformOutcome
+    from uprbuzz.store import Store
+
+
+class DueHost(Protocol):
+    """What a run over the due posts needs from the Publisher."""
+
+    config: Config
+    store: Store
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def now(self) -> datetime: ...
+
+    def log(self, line: str) -> None: ...
+
+    def reconcile(self) -> None: ...
+
+    def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
+                     platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
+                     prepared: bool = False) -> dict[str, PlatformOutcome]: ...
+
+
+def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool = False
+                ) -> Report:
+    from uprbuzz.sources.gather import load_all
+
+    report = Report()
+    config, store = pub.config, pub.store
+    if not dry_run:
+        pub.reconcile()
+    now = pub.now()
+    loaded = load_all(config, store)
+    posts: dict[str, Post] = {}
+    for p in loaded.posts:
+        posts.setdefault(p.id, p)
+    ledger = store.publications.by_post()
+
+    chosen: list[tuple[Post, bool]] = []
+    if post_ids:
+        for pid in dict.fromkeys(post_ids):
+            post = posts.get(pid)
+            if post is None:
+                report.add(pid, "", "failed", "no such post (see `uprbuzz plan` for post ids)")
+            elif post.status != "approved":
+                report.add(pid, "", "failed", "is a draft; set `status: approved` to publish it")
+            else:
+                chosen.append((post, True))
+    else:
+        for post in posts.values():
+            if post.status == "approved" and post.at is not None and post.at <= now:
+                chosen.append((post, False))
+    chosen.sort(key=lambda pn: (pn[0].at or now, pn[0].id))
+
+    work: list[tuple[Post, list[str]]] = []
+    for post, named in chosen:
+        lanes = _lanes_to_do(pub, post, ledger.get(post.id, []), named, now, report, dry_run)
+        if lanes:
+            work.append((post, lanes))
+
+    if dry_run:
+        for post, lanes in work:
+            for name in lanes:
+                report.add(post.id, name, "dry-run", f"would publish {len(post.parts_for(name) or ())}"
+                           " part(s)")
+        return report
+
+    for post, lanes in work:
+        if pub.stopping:  # reported, never recorded: the next run finds them due as before
+            for name in lanes:
+                report.add_outcome(post.id, stopped_outcome(name))
+            continue
+        _publish_one(pub, post, lanes, loaded.diagnostics, report)
+    return report
+
+
+def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now: datetime,
+                 report: Report, dry_run: bool = False) -> list[str]:
+    if any(r.state == "retracted" for r in rows):
+        if named:
+            report.add(post.id, "", "failed", "was retracted; give the post a new id to publish "
+                       "it again")
+        return []
+    late = post.at is not None and now - post.at > pub.config.late_limit
+    out = []
+    for name in post.targets:
+        if name not in pub.config.platforms:
+            continue
+        n = len(post.parts_for(name) or ())
+        lane = {r.part: r for r in rows if r.platform == name}
+        sent = [k for k in range(n) if k in lane and lane[k].state == "sent"]
+        if len(sent) == n:
+            if named:
+                report.add(post.id, name, "sent", "already published",
+                           [lane[k].url or "" for k in sent if lane[k].url][:1])
+            continue
+        if late and not named and not sent:
+            if not any(r.state == "missed" for r in lane.values()):
+                msg = (f"{_ago(now - post.at)} late (late_limit {pub.config.late_limit}); not sent — "  # type: ignore[operator]
+                       f"run `uprbuzz publish {post.id}` to send it anyway")
+                if dry_run:
+                    report.add(post.id, name, "missed", msg)
+                    continue
+                for k in range(n):
+                    pub.store.publications.mark(post.id, name, k, "missed", now, error=msg,
+                                                content_hash=post.content_hash())
+                pub.log(f"{name}: missed {post.id}: {msg}")
+                report.add(post.id, name, "missed", msg)
+            continue
+        if not named:
+            waiting = [r for r in lane.values() if r.state == "deferred" and r.not_before
+                       and r.not_before > now]
+            if waiting:
+                continue  # quiet: it was reported when deferred, `status` shows it
+            chash = post.content_hash()
+            if any(r.state == "failed" and r.kind in PERMANENT
+                   and r.content_hash == chash for r in lane.values()):
+                continue  # reported when it failed; editing the post retries it
+        out.append(name)
+    return out
+
+
+def _publish_one(pub: DueHost, post: Post, lanes: list[str], diagnostics: list,
+                 report: Report) -> None:
+    from uprbuzz.publish.prepare import PrepareError, render_cards, validate
+
+    chash = post.content_hash()
+    try:
+        ready = render_cards(post, pub.config)
+        errors = validate(ready, pub.config, diagnostics)
+        if errors:
+            shown = "; ".join(str(d) for d in errors[:3])
+            more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+            raise PrepareError(f"failed to validate: {shown}{more}")
+    except PrepareError as e:
+        for name in lanes:
+            pub.store.publications.mark(post.id, name, 0, "failed", pub.now(), error=str(e),
+                                        kind="invalid", content_hash=chash)
+            report.add(post.id, name, "failed", str(e))
+        pub.log(f"{post.id}: not published: {e}")
+        return
+    outcomes = pub.publish_post(ready, platforms=lanes, content_hash=chash, prepared=True)
+    for o in outcomes.values():
+        report.add_outcome(post.id, o)
+
+
+def _ago(d: object) -> str:
+    secs = int(d.total_seconds())  # type: ignore[attr-defined]
+    if secs >= 3600:
+        return f"{secs // 3600}h{(secs % 3600) // 60:02d}m"
+    return f"{secs // 60}m"

@@ -1,0 +1,1 @@
+"""When to call the publish loop: tick, the daemon, the fast path, wake times, plan."""

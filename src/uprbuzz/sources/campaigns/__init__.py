@@ -1,0 +1,1 @@
+"""Campaigns (schedules/*.toml): rules that make dated Posts."""

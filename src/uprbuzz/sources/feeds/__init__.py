@@ -1,0 +1,1 @@
+"""The blog's RSS/Atom feeds: fetch safely, poll, turn items into Posts."""

@@ -1,0 +1,1 @@
+"""Post files (posts/*.md): front matter, fields, text, times, the per-file cache."""
