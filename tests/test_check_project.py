@@ -295,7 +295,8 @@ def test_feed_and_brand_config_are_checked(tmp_path: Path) -> None:
         BASE_TOML + '\n[[feeds]]\nname = "blog"\nurl = "https://e.org/feed.xml"\n\n'
         '[[feeds]]\nname = "news"\nurl = "https://e.org/news.xml"\nstatus = "draft"\n')
     res = check_project(load_config(root, env={}), None, now=NOW)
-    assert [(d.line, d.code) for d in res.diagnostics] == [(12, "config")]
+    # at the unknown key's own line, not at its [[feeds]] header (line 12)
+    assert [(d.line, d.code) for d in res.diagnostics] == [(15, "config")]
     assert "'status'" in res.diagnostics[0].message
 
 

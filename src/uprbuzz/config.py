@@ -15,15 +15,28 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from uprbuzz.errors import UprbuzzError
+
 CONFIG_NAME = "uprbuzz.toml"
 
 
-class ConfigError(Exception):
-    """A problem in uprbuzz.toml a user can fix; carries path and line when known."""
+class ConfigError(UprbuzzError):
+    """A problem in uprbuzz.toml a user can fix, at ``uprbuzz.toml:LINE:COL`` when known.
 
-    def __init__(self, message: str, path: str = CONFIG_NAME, line: int = 1, column: int = 1):
-        super().__init__(f"{path}:{line}:{column}: error: {message}")
-        self.message, self.path, self.line, self.column = message, path, line, column
+    ``problems`` holds every problem found in one read (this error is the first of them), so
+    ``check`` can report them all and other commands can say how many more there are."""
+
+    code = "config"
+
+    def __init__(self, message: str, path: str = CONFIG_NAME, line: int = 1, column: int = 1,
+                 problems: tuple[ConfigError, ...] = ()) -> None:
+        super().__init__(message, path, line, column)
+        self.problems: tuple[ConfigError, ...] = problems or (self,)
+
+    def __str__(self) -> str:
+        more = len(self.problems) - 1
+        tail = f" (and {more} more problem{'s' * (more != 1)}: run `uprbuzz check`)" if more else ""
+        return f"{self.where}: error: {self.message}{tail}"
 
 
 class Secret:
@@ -53,14 +66,22 @@ class Secret:
 
 
 def parse_duration(value: str | int | float) -> timedelta:
-    """'30m', '2h', '45s', '1d' or a number of seconds."""
+    """'30m', '2h', '45s', '1d' or a number of seconds; ValueError with a readable message."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected a duration such as \"30m\", \"2h\" or \"45s\", not {value!r}")
     if isinstance(value, (int, float)):
-        return timedelta(seconds=value)
-    s = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if s and s[-1] in units:
-        return timedelta(seconds=float(s[:-1]) * units[s[-1]])
-    return timedelta(seconds=float(s))
+        seconds = float(value)
+    else:
+        s = value.strip().lower()
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        try:
+            seconds = (float(s[:-1]) * units[s[-1]]) if s and s[-1] in units else float(s)
+        except ValueError:
+            raise ValueError(f"expected a duration such as \"30m\", \"2h\" or \"45s\", "
+                             f"not {value!r}") from None
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"a duration cannot be negative ({value!r})")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,9 @@ class Config:
     brand: Mapping[str, Any] = field(default_factory=dict)
     feeds: tuple[Mapping[str, Any], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Problems read_config met (each at its place); load_config refuses a Config with any.
+    problems: tuple[ConfigError, ...] = ()
+    locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -127,6 +151,10 @@ class Config:
     def path(self, rel: str) -> Path:
         return self.root / rel
 
+    def locate(self, key: str) -> tuple[int, int]:
+        """(line, column) of ``"section.key"`` (or a section) in uprbuzz.toml; (1, 1) unknown."""
+        return self.locations.get(key, (1, 1))
+
 
 def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     v = env.get(name)
@@ -143,64 +171,206 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def load_config(root: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read ``uprbuzz.toml`` under ``root`` (searched upwards from cwd) and the environment."""
+    """Read ``uprbuzz.toml`` under ``root`` (searched upwards from cwd) and the environment.
+
+    Raises ConfigError (the first problem, with ``problems`` holding all) on any bad value."""
+    config = read_config(root, env)
+    if config.problems:
+        first = config.problems[0]
+        raise ConfigError(first.message, first.path or CONFIG_NAME, first.line or 1,
+                          first.column or 1, problems=config.problems)
+    return config
+
+
+def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Like load_config, but a bad value falls back to its default and is listed in
+    ``Config.problems`` (at its line and column) instead of raising: ``check`` reports every
+    problem at once. A TOML syntax error still raises (nothing can be read past it)."""
     env = os.environ if env is None else env
     root = Path(env["UPRBUZZ_ROOT"]) if root is None and env.get("UPRBUZZ_ROOT") else root
     root = find_root(root)
     path = root / CONFIG_NAME
     data: dict[str, Any] = {}
+    text = ""
     if path.is_file():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"not UTF-8 text (byte {e.start}): save it as UTF-8") from e
+        except OSError as e:
+            raise ConfigError(f"cannot read the file: {e.strerror}") from e
         except tomllib.TOMLDecodeError as e:
-            line = getattr(e, "lineno", None) or _line_from_msg(str(e))
-            raise ConfigError(f"TOML syntax error: {e}", str(path.relative_to(root)), line) from e
-    proj = data.get("project", {})
-    plat = data.get("platforms", {})
-    xr, br = plat.get("x", {}), plat.get("bluesky", {})
-    tz = env.get("UPRBUZZ_TIMEZONE") or proj.get("timezone", "UTC")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(f"unknown time zone {tz!r} in [project] timezone") from e
+            line, col = _pos_from_msg(str(e))
+            raise ConfigError(f"TOML syntax error: {e}", CONFIG_NAME, line, col) from e
+    r = _Reader(data, locate_keys(text))
+    tz = env.get("UPRBUZZ_TIMEZONE") or r.get("project", "timezone", "UTC", _zone)
     x = XConfig(
-        enabled=bool(xr.get("enabled", True)),
-        api_url=env.get("UPRBUZZ_X_API_URL") or xr.get("api_url"),
+        enabled=r.get("platforms.x", "enabled", True, _bool),
+        api_url=env.get("UPRBUZZ_X_API_URL") or r.get("platforms.x", "api_url", None, _url),
         consumer_key=_secret(env, "UPRBUZZ_X_CONSUMER_KEY"),
         consumer_secret=_secret(env, "UPRBUZZ_X_CONSUMER_SECRET"),
         access_token=_secret(env, "UPRBUZZ_X_ACCESS_TOKEN"),
         access_secret=_secret(env, "UPRBUZZ_X_ACCESS_SECRET"),
-        timeout=float(xr.get("timeout", 30.0)),
+        timeout=r.get("platforms.x", "timeout", 30.0, _seconds),
     )
     bs = BlueskyConfig(
-        enabled=bool(br.get("enabled", True)),
-        pds_url=env.get("UPRBUZZ_BLUESKY_PDS") or br.get("pds_url", "https://bsky.social"),
-        handle=env.get("UPRBUZZ_BLUESKY_HANDLE") or br.get("handle"),
+        enabled=r.get("platforms.bluesky", "enabled", True, _bool),
+        pds_url=env.get("UPRBUZZ_BLUESKY_PDS")
+        or r.get("platforms.bluesky", "pds_url", "https://bsky.social", _url),
+        handle=env.get("UPRBUZZ_BLUESKY_HANDLE") or r.get("platforms.bluesky", "handle", None, _str),
         password=_secret(env, "UPRBUZZ_BLUESKY_PASSWORD"),
-        image_budget=int(br.get("image_budget", 1_000_000)),
-        timeout=float(br.get("timeout", 30.0)),
+        image_budget=r.get("platforms.bluesky", "image_budget", 1_000_000, _bytes),
+        timeout=r.get("platforms.bluesky", "timeout", 30.0, _seconds),
     )
     return Config(
         root=root,
-        name=proj.get("name", root.name),
+        name=r.get("project", "name", root.name, _str),
         timezone=tz,
-        lang=proj.get("lang", "en"),
-        posts_dir=proj.get("posts", "posts"),
-        schedules_dir=proj.get("schedules", "schedules"),
-        media_dir=proj.get("media", "media"),
-        state=env.get("UPRBUZZ_STATE") or proj.get("state", ".uprbuzz/state.sqlite"),
-        late_limit=parse_duration(proj.get("late_limit", "30m")),
+        lang=r.get("project", "lang", "en", _str),
+        posts_dir=r.get("project", "posts", "posts", _str),
+        schedules_dir=r.get("project", "schedules", "schedules", _str),
+        media_dir=r.get("project", "media", "media", _str),
+        state=env.get("UPRBUZZ_STATE") or r.get("project", "state", ".uprbuzz/state.sqlite", _str),
+        late_limit=r.get("project", "late_limit", timedelta(minutes=30), parse_duration),
         x=x,
         bluesky=bs,
-        budget=data.get("budget", {}),
-        brand=data.get("brand", {}),
-        feeds=tuple(data.get("feeds", ())),
+        budget=r.table("budget"),
+        brand=r.table("brand"),
+        feeds=tuple(f for f in data.get("feeds", ()) if isinstance(f, Mapping)),
         raw=data,
+        problems=tuple(sorted(r.problems, key=lambda e: (e.line or 0, e.column or 0))),
+        locations=r.locs,
     )
 
 
-def _line_from_msg(msg: str) -> int:
+# --- reading values with their place in the file ----------------------------------------------
+
+Where = tuple[int, int]  # (line, column) of a value in uprbuzz.toml, 1-based
+
+
+class _Reader:
+    def __init__(self, data: Mapping[str, Any], locs: Mapping[str, Where]) -> None:
+        self.data, self.locs = data, locs
+        self.problems: list[ConfigError] = []
+
+    def _table(self, section: str) -> Any:
+        t: Any = self.data
+        for part in section.split("."):
+            t = t.get(part, {}) if isinstance(t, Mapping) else {}
+        return t
+
+    def table(self, section: str) -> Mapping[str, Any]:
+        t = self._table(section)
+        if isinstance(t, Mapping):
+            return t
+        self.problem(section, None, f"[{section}] must be a table of settings")
+        return {}
+
+    def problem(self, section: str, key: str | None, message: str) -> None:
+        line, col = self.locs.get(f"{section}.{key}" if key else section, (1, 1))
+        self.problems.append(ConfigError(message, CONFIG_NAME, line, col))
+
+    def get(self, section: str, key: str, default: Any, conv: Any) -> Any:
+        t = self._table(section)
+        if not isinstance(t, Mapping):
+            self.problem(section, None, f"[{section}] must be a table of settings")
+            return default
+        if key not in t:
+            return default
+        try:
+            return conv(t[key])
+        except (TypeError, ValueError) as e:
+            self.problem(section, key, f"[{section}] {key}: {e}")
+            return default
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"expected text in quotes, not {v!r}")
+    return v
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"expected true or false, not {v!r}")
+    return v
+
+
+def _url(v: Any) -> str:
+    v = _str(v)
+    if not v.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s):// URL, not {v!r}")
+    return v.rstrip("/")
+
+
+def _seconds(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ValueError(f"expected a number of seconds greater than 0, such as 30, not {v!r}")
+    return float(v)
+
+
+def _bytes(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ValueError(f"expected a whole number of bytes, such as 1000000 (no unit), not {v!r}")
+    return v
+
+
+def _zone(v: Any) -> str:
+    v = _str(v)
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        import difflib
+        import zoneinfo
+
+        close = difflib.get_close_matches(v, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (an IANA name such as 'Europe/Geneva')"
+        raise ValueError(f"unknown time zone {v!r}{hint}") from None
+    return v
+
+
+def locate_keys(text: str) -> dict[str, Where]:
+    """Where each table and key of a TOML text sits: ``{"project.late_limit": (4, 14), ...}``
+    (the column of the value), tables as ``{"project": (line, 1)}``, array tables numbered
+    (``feeds.0``). A small scanner rather than a second parser: tomllib has already validated
+    the text, we only need positions for messages."""
     import re
 
-    m = re.search(r"line (\d+)", msg)
-    return int(m.group(1)) if m else 1
+    out: dict[str, Where] = {}
+    table = ""
+    counts: dict[str, int] = {}
+    in_multiline: str | None = None
+    head = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    pair = re.compile(r"^(\s*)((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+                      r"(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=\s*")
+    for n, line in enumerate(text.splitlines(), 1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        if m := head.match(line):
+            name = ".".join(k.strip().strip("\"'") for k in m.group(2).split("."))
+            if m.group(1) == "[[":
+                i = counts.get(name, 0)
+                counts[name] = i + 1
+                out.setdefault(name, (n, 1))
+                name = f"{name}.{i}"
+            table = name
+            out[name] = (n, 1)
+            continue
+        if m := pair.match(line):
+            key = ".".join(k.strip().strip("\"'") for k in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", m.group(2)))
+            out[f"{table}.{key}" if table else key] = (n, m.end() + 1)
+            rest = line[m.end():]
+            for q in ('"""', "'''"):
+                if rest.count(q) % 2 == 1:
+                    in_multiline = q
+    return out
+
+
+def _pos_from_msg(msg: str) -> Where:
+    import re
+
+    m = re.search(r"line (\d+)(?:, column (\d+))?", msg)
+    return (int(m.group(1)), int(m.group(2) or 1)) if m else (1, 1)

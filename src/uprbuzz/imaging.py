@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from uprbuzz.errors import UprbuzzError
+
 MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
-class ImageError(ValueError):
+class ImageError(UprbuzzError, ValueError):
     """Not an image we can publish (unreadable, unknown format, cannot fit the budget)."""
 
 

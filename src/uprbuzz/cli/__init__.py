@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from uprbuzz import __version__
+from uprbuzz.errors import UprbuzzError, missing_from
 
 # command name -> "module:attribute" (one module per area under uprbuzz.cli)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,6 +31,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a problem the user can fix ends in one line and exit 2."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except UprbuzzError as e:
+            _fail(str(e) if str(e).startswith(e.where or "\0") else f"error: {e}")
+        except ImportError as e:
+            missing = missing_from(e)
+            if missing is None:
+                _bug()  # one of uprbuzz's own modules failed to import
+            _fail(f"error: {missing}")
+        except Exception:
+            _bug()
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -49,6 +66,21 @@ class LazyGroup(click.Group):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _fail(line: str) -> None:
+    click.echo(f"uprbuzz: {line}", err=True)
+    raise SystemExit(2)
+
+
+def _bug() -> None:
+    """Anything else is a bug in uprbuzz: the traceback, and a line saying so."""
+    import traceback
+
+    traceback.print_exc()
+    click.echo(f"uprbuzz {__version__}: this is a bug in uprbuzz, not a problem with your "
+               "project: please report it with the traceback above", err=True)
+    raise SystemExit(70)  # EX_SOFTWARE
 
 
 def _unavailable(name: str, err: Exception) -> click.Command:

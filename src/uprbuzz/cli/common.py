@@ -9,17 +9,15 @@ from typing import Any
 
 import click
 
-from uprbuzz.config import Config, ConfigError, load_config
+from uprbuzz.config import Config, load_config
 
 
 def project_config(ctx: click.Context | None = None) -> Config:
-    """The project's Config, or a clean ClickException naming the config problem."""
+    """The project's Config; a ConfigError (a clean line and exit 2 from the CLI) if it has
+    any problem."""
     ctx = ctx or click.get_current_context()
     root = (ctx.find_root().obj or {}).get("project")
-    try:
-        return load_config(Path(root) if root else None)
-    except ConfigError as e:
-        raise click.ClickException(str(e)) from e
+    return load_config(Path(root) if root else None)
 
 
 def echo_json(data: Any) -> None:

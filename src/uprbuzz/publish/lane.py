@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from uprbuzz.errors import StoreError
 from uprbuzz.platforms.base import (
     Ambiguous,
     AuthFailed,
@@ -80,6 +81,8 @@ class Lane:
     def run(self) -> PlatformOutcome:
         try:
             return self._run()
+        except StoreError:
+            raise  # the ledger cannot be written: claims stay as they are, reconciled next run
         except Exception:
             # a bug or an unmapped library error: our claims may or may not have landed, so
             # hand them to reconciliation instead of holding them until this process exits

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uprbuzz.checks.post_rules import check_post
+from uprbuzz.errors import UprbuzzError
 from uprbuzz.model import Diagnostic, Post
 from uprbuzz.platforms.base import OutgoingMedia, OutgoingPart
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from uprbuzz.config import Config
 
 
-class PrepareError(Exception):
+class PrepareError(UprbuzzError):
     """The post cannot be sent as it stands (file missing, card failed); a plain sentence."""
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
+from uprbuzz.errors import StoreError
 from uprbuzz.model import Post
 from uprbuzz.platforms.base import OutgoingPart, Platform, PlatformError, Remote
 from uprbuzz.publish.lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_outcome
@@ -241,6 +242,8 @@ class Publisher:
             self._blocked[name] = b.outcome
             return PlatformOutcome(name, b.outcome.state, b.outcome.remotes, b.outcome.message,
                                    b.outcome.not_before)
+        except StoreError:
+            raise  # no lane can go on without the ledger: the run stops, with the file named
         except Exception as e:  # a bug or an unmapped library error: never blocks the other lane
             _log.exception("publish %s to %s", post.id, name)
             return PlatformOutcome(name, "failed", message=f"internal error: {type(e).__name__}: {e}")

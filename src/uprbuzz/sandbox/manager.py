@@ -20,10 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from uprbuzz.errors import UprbuzzError
+
 BSKY_HANDLE = "coalition.test"
 
 
-class SandboxError(RuntimeError):
+class SandboxError(UprbuzzError, RuntimeError):
     pass
 
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from uprbuzz.errors import UprbuzzError
 
-class PdsError(RuntimeError):
+
+class PdsError(UprbuzzError, RuntimeError):
     """The local PDS is not installed or did not start."""
 
 

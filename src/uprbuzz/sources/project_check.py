@@ -87,17 +87,17 @@ _SECRET_WORDS = ("password", "secret", "token", "consumer_key", "api_key")
 
 
 def _config_checks(config: Config) -> list[Diagnostic]:
-    """uprbuzz.toml beyond what load_config refuses: typos, secrets, lazily parsed sections."""
+    """uprbuzz.toml: every bad value read_config met, typos, secrets, lazily parsed sections."""
     from uprbuzz.config import CONFIG_NAME, ConfigError
 
-    out: list[Diagnostic] = []
-    path = config.root / CONFIG_NAME
+    out = [Diagnostic(CONFIG_NAME, e.line or 1, e.column or 1, "error", "config", e.message)
+           for e in config.problems]
     for section, known in _CONFIG_KEYS.items():
         table: object = config.raw
         for part in section.split("."):
             table = table.get(part, {}) if isinstance(table, dict) else {}
         for key in table if isinstance(table, dict) else ():
-            line = _toml_line(path, key, f"[{section}]")
+            line, _ = config.locate(f"{section}.{key}")
             if any(w in key.lower() for w in _SECRET_WORDS):
                 out.append(Diagnostic(CONFIG_NAME, line, 1, "error", "config-secret",
                                       f"'{key}' looks like a credential: never put it in "
@@ -113,73 +113,50 @@ def _config_checks(config: Config) -> list[Diagnostic]:
     try:
         Budget.from_config(config)
     except ConfigError as e:
-        line = _toml_line(path, "[budget]")
-        out.append(Diagnostic(CONFIG_NAME, line, 1, "error", "config", e.message))
+        out.append(_at_key(config, "budget", e.message))
     if config.feeds:  # parsed lazily by their modules: only check sees a mistake before a poll
-        out.extend(_feed_checks(config, path))
+        out.extend(_feed_checks(config))
     if config.brand:
         from uprbuzz.cards.brand import BrandError, load_brand
 
         try:
             load_brand(config)
         except BrandError as e:
-            out.append(Diagnostic(CONFIG_NAME, _toml_line(path, "[brand]"), 1, "error",
-                                  "config", str(e)))
+            out.append(_at_key(config, "brand", str(e)))
     return out
 
 
-def _feed_checks(config: Config, path: Path) -> list[Diagnostic]:
+def _at_key(config: Config, section: str, message: str, code: str = "config") -> Diagnostic:
+    """A section's error at the key it names (``'key'`` in the message), else at its header."""
+    import re
+
+    from uprbuzz.config import CONFIG_NAME
+
+    line, col = config.locate(section)
+    for name in re.findall(r"'([\w-]+)'|\b([\w-]+) =", message):
+        key = name[0] or name[1]
+        if f"{section}.{key}" in config.locations:
+            line, col = config.locate(f"{section}.{key}")
+            break
+    return Diagnostic(CONFIG_NAME, line, col, "error", code, message)
+
+
+def _feed_checks(config: Config) -> list[Diagnostic]:
     """``[[feeds]]``: what feed_configs refuses, and each card's template and field names."""
     import re
 
     from uprbuzz.checks.card_fields import field_problem
-    from uprbuzz.config import CONFIG_NAME, ConfigError
+    from uprbuzz.config import ConfigError
     from uprbuzz.sources.feeds.feed_items import feed_configs
 
-    def line(i: int) -> int:  # the (i+1)-th [[feeds]] header
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return 1
-        heads = [n for n, s in enumerate(lines, 1) if s.split("#")[0].strip() == "[[feeds]]"]
-        return heads[i] if i < len(heads) else 1
-
-    out: list[Diagnostic] = []
     try:
         feeds = feed_configs(config)
     except ConfigError as e:
         m = re.search(r"\[\[feeds\]\] #(\d+)", e.message)
-        return [Diagnostic(CONFIG_NAME, line(int(m.group(1)) - 1) if m else 1, 1, "error",
-                           "config", e.message)]
-    for i, feed in enumerate(feeds):
-        if feed.card is not None:
-            msg = field_problem(dict(feed.card))
-            if msg:
-                out.append(Diagnostic(CONFIG_NAME, line(i), 1, "error", "card",
-                                      f"[[feeds]] {feed.name}: card: {msg}"))
-    return out
-
-
-def _toml_line(path: Path, needle: str, section: str | None = None) -> int:
-    """Line of a ``[section]`` header, or of ``needle = ...`` inside ``section``."""
-    import re
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 1
-    inside = section is None
-    pat = re.compile(rf"^\s*[\"']?{re.escape(needle)}[\"']?\s*=")
-    for i, line in enumerate(lines, 1):
-        s = line.strip()
-        if section is not None and s.startswith("["):
-            inside = s.split("#")[0].strip() == section
-            continue
-        if section is None and s.startswith(needle):
-            return i
-        if inside and section is not None and pat.match(line):
-            return i
-    return 1
+        return [_at_key(config, f"feeds.{int(m.group(1)) - 1}" if m else "feeds", e.message)]
+    return [_at_key(config, f"feeds.{i}", f"[[feeds]] {feed.name}: card: {msg}", "card")
+            for i, feed in enumerate(feeds)
+            if feed.card is not None and (msg := field_problem(dict(feed.card)))]
 
 
 def _now() -> datetime:

@@ -7,6 +7,7 @@ live console can share one file. Keep SQL portable (no SQLite-only syntax beyond
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from uprbuzz.errors import StoreError
 from uprbuzz.store.migrations import MIGRATIONS
 
 
@@ -22,21 +24,73 @@ def utcnow_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for another process's write lock before giving up (default 30)."""
+    try:
+        return max(0.0, float(os.environ.get("UPRBUZZ_LOCK_TIMEOUT", "30")))
+    except ValueError:
+        return 30.0
+
+
+def store_error(e: BaseException, path: str) -> StoreError | None:
+    """The StoreError a SQLite failure stands for, naming the file and what to do; None for
+    errors that are not the file's condition (constraint violations, programming errors)."""
+    if isinstance(e, StoreError):
+        return e
+    if isinstance(e, OSError) and not isinstance(e, sqlite3.Error):
+        return StoreError(f"cannot create the state store's folder: {e.strerror}: check the "
+                          "`state` setting and the folder's permissions", path)
+    if not isinstance(e, sqlite3.DatabaseError) or isinstance(e, sqlite3.IntegrityError):
+        return None
+    msg = str(e).lower()
+    if ("readonly" in msg or "unable to open" in msg or "read-only" in msg) and _read_only(path):
+        msg = "readonly"
+    if "not a database" in msg or "malformed" in msg or "file is encrypted" in msg:
+        what = ("is not a readable SQLite database (corrupt or overwritten): move it aside and "
+                "restore a backup; uprbuzz refuses to start a new ledger over it")
+    elif "readonly" in msg or "read-only" in msg:
+        what = ("is read-only: give this user write permission on it and on its folder (SQLite "
+                "writes a -wal file beside it)")
+    elif "locked" in msg or "busy" in msg:
+        what = (f"is locked by another uprbuzz process (waited {lock_timeout():g} s): wait for "
+                "it to finish, or stop it")
+    elif "disk is full" in msg or "database or disk is full" in msg:
+        what = "cannot be written: the disk is full; free some space and run again"
+    elif "unable to open" in msg or "disk i/o" in msg:
+        what = f"cannot be opened or written ({e}): check the path, permissions and disk"
+    else:
+        return None
+    return StoreError(f"the state store {what}", path)
+
+
+def _read_only(path: str) -> bool:
+    """The file or its folder cannot be written (permissions, a read-only mount)."""
+    p = Path(path)
+    return (p.exists() and not os.access(p, os.W_OK)) or not os.access(p.parent, os.W_OK)
+
+
 class Database:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, timeout: float | None = None) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self.conn.row_factory = sqlite3.Row
+        self.timeout = lock_timeout() if timeout is None else timeout
         self.lock = threading.RLock()  # one connection shared by threads: serialise use
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.migrate()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.migrate()
+        except (OSError, sqlite3.Error) as e:
+            err = store_error(e, self.path)
+            if err is None:
+                raise
+            raise err from e
 
     def migrate(self) -> None:
         with self.lock:
@@ -73,19 +127,31 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
+        with self.lock, self._named():
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise
             else:
                 self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self.lock:
+        with self.lock, self._named():
             return self.conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def _named(self) -> Iterator[None]:
+        """SQLite's bare 'database is locked' becomes a StoreError naming this file."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            err = store_error(e, self.path)
+            if err is None:
+                raise
+            raise err from e
 
     def execute(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> None:
         with self.transaction() as c:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from uprbuzz.errors import UprbuzzError
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_SETS = {
     "daily": frozenset(range(7)),
@@ -24,7 +26,7 @@ DAY_SETS = {
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-class RuleError(ValueError):
+class RuleError(UprbuzzError, ValueError):
     """A rule a user wrote wrongly; the message is a plain sentence."""
 
 

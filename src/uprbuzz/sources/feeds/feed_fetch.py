@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from uprbuzz import __version__
+from uprbuzz.errors import UprbuzzError
 
 MAX_BYTES = 5_000_000
 TIMEOUT = 20.0
 USER_AGENT = f"uprbuzz/{__version__} (+feed reader)"
 
 
-class FeedError(Exception):
+class FeedError(UprbuzzError):
     """A feed we will not turn into posts; the message says why in a plain sentence."""
 
 
