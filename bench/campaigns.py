@@ -77,6 +77,8 @@ text = "day"
         big = (wix / "wix" / "adolfstock.de_blog-feed.xml").read_bytes()
         b, m = best(lambda: parse_feed(big), 5)
         print(f"feeds: Wix feed {len(big) // 1024} KB, 20 items: best {b:.0f} ms, median {m:.0f} ms")
+    else:
+        print(f"feeds: SKIPPED ({wix} not found: no feed corpus to parse)")
 
 
 if __name__ == "__main__":

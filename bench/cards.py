@@ -15,13 +15,14 @@ from pathlib import Path
 # A bench/<stdlib name>.py would shadow that module (multiprocessing needs queue): keep bench/ off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import argparse
-import csv
-import multiprocessing
-import os
-import statistics
-import time
-from concurrent.futures import ProcessPoolExecutor
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import csv  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -64,6 +65,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=80, help="cards for the per-card median")
     n = ap.parse_args().n
     data = rows()
+    real = CSV.exists()
+    print(f"data: the {len(data)} real recommendations from {CSV}" if real else
+          f"NOTE: {CSV} not found: using {len(data)} SYNTHETIC texts, not the real recommendations")
     t = time.perf_counter()
     one(data[0], 0)  # fonts and character maps load once per process
     print(f"first card (loads fonts): {(time.perf_counter() - t) * 1000:.0f} ms")
@@ -86,15 +90,13 @@ def main() -> None:
         results = list(pool.map(chunk, parts))
     wall = time.perf_counter() - t
     total, cpu = sum(r[0] for r in results), [r[1] for r in results]
-    print(f"all {len(data)} recommendation cards, {workers} processes: {wall:.2f} s wall "
+    print(f"all {len(data)} {'recommendation' if real else 'SYNTHETIC'} cards, {workers} processes: {wall:.2f} s wall "
           f"(incl. process start and font loading), {total / 1e6:.1f} MB PNG  (target <= 10 s)")
     print(f"  CPU per worker: {', '.join(f'{c:.2f} s' for c in cpu)} -> {max(cpu):.2f} s on "
           f"{workers} otherwise idle cores")
-    try:
+    with contextlib.suppress(OSError):
         print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
               f"{os.cpu_count()} cores")
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":
