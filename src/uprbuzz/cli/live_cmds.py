@@ -95,7 +95,7 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> N
         click.echo(f"warning: listening on {host}: anyone who can reach it and has the URL can "
                    "post to your accounts", err=True)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"uprbuzz live: {sess.title}" + (" (REHEARSAL x%g)" % speed if rehearse else ""))
+    click.echo(f"uprbuzz live: {sess.title}" + (f" (REHEARSAL x{speed:g})" if rehearse else ""))
     click.echo(f"console: http://{shown}:{port}/?token={token}")
     click.echo(f"session key: {console.key}; pending posts resumed: "
                f"{len(console.store.pending(console.key))}")

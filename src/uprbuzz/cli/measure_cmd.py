@@ -48,7 +48,7 @@ def render(r: dict) -> str:
         ("", f"{b['bytes']} bytes", "3000", verdict(b["bytes"] <= 3000)),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     if b["facets"]:
         lines.append("")
         lines.append("Bluesky facets:")

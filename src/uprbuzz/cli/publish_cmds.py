@@ -81,7 +81,7 @@ def status(as_json: bool, post_id: str | None) -> None:
         table.append((r.post_id, r.platform, str(r.part + 1), r.state, shown, detail))
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     for row in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[5])
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5])
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1

@@ -185,7 +185,7 @@ def _print_plan(config: Config, p: Any) -> None:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         click.echo("")
         for r in rows:
-            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+            click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
     click.echo(f"\nPer day ({config.timezone}):")
     tot = {"posts": 0, "publications": 0, "drafts": 0}
     for d in p.days:

@@ -7,6 +7,7 @@ the new state to every open page). A submitted post is stored before any platfor
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -95,10 +96,8 @@ class LiveConsole:
             self.version += 1
             v = self.version
         for fn in list(self.listeners):
-            try:
+            with contextlib.suppress(Exception):  # a closed page must not break the others
                 fn(v)
-            except Exception:  # a closed page must not break the others
-                pass
 
     # --- clock and speakers ------------------------------------------------------------------
     def offset(self) -> float:

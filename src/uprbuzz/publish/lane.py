@@ -101,10 +101,7 @@ class Lane:
         todo = [k for k in range(len(self.parts)) if k not in sent]
         if not todo:
             return self._outcome("sent", sent)
-        if self.plat.limits.atomic_threads:
-            groups = [todo]
-        else:
-            groups = [[k] for k in todo]
+        groups = [todo] if self.plat.limits.atomic_threads else [[k] for k in todo]
         for group in groups:
             if self.pub.stopping:  # no new claim once a stop is requested
                 out = stopped_outcome(self.name)
@@ -178,10 +175,12 @@ class Lane:
                                   "text to post it", "duplicate")
             except Rejected as e:
                 if was_ambiguous:  # our earlier attempt may have landed after all
-                    settled = self._settle_by_lookup(
-                        group, keys, claimed_at, e.message,
-                        lambda err: f"{e.message}; could not check an earlier attempt ({err}); "
-                                    "will check next run")
+                    why = e.message
+
+                    def lookup_failed(err: str, why: str = why) -> str:
+                        return f"{why}; could not check an earlier attempt ({err}); will check next run"
+
+                    settled = self._settle_by_lookup(group, keys, claimed_at, why, lookup_failed)
                     if settled is not None:
                         return settled
                 return self._fail(group, f"rejected: {e.message}", "rejected")
@@ -206,7 +205,8 @@ class Lane:
                 msg = f"rate limited until {_hms(until)}, deferring"
                 pub.log(f"{self.name}: {msg}")
                 out = self._defer(group, msg, until, "rate")
-                raise Blocked(PlatformOutcome(self.name, "deferred", out.remotes, msg, until))
+                raise Blocked(PlatformOutcome(self.name, "deferred", out.remotes, msg,
+                                              until)) from e
             except Ambiguous as e:
                 was_ambiguous = True
                 pub.log(f"{self.name}: {self.post_id} outcome unknown ({e.message}); checking")
@@ -265,7 +265,7 @@ class Lane:
         for i, k in enumerate(group):
             r = self.plat.lookup(self.parts[k], keys[i], since=claimed_at - LOOKUP_SKEW)
             if r is None:
-                return None if not found else found  # atomic writes land whole; X part-wise
+                return found or None  # atomic writes land whole; X part-wise
             found.append(r)
         return found
 
@@ -280,7 +280,7 @@ class Lane:
         if not found:
             return None
         got: list[Remote] = []
-        for k, r in zip(group, found):
+        for k, r in zip(group, found, strict=False):  # found may be a prefix
             other = self.store.adopt(self.post_id, self.name, k, r, self.pub.now(),
                                      self.parts[k].text, "found after an unclear attempt")
             if other is not None:
@@ -295,7 +295,7 @@ class Lane:
     def _record(self, group: list[int], remotes: Sequence[Remote],
                 quiet: bool = False, stored: bool = False) -> dict[int, Remote] | PlatformOutcome:
         out = {}
-        for k, r in zip(group, remotes):
+        for k, r in zip(group, remotes, strict=False):  # a prefix after a partial lookup
             if not stored:
                 self.store.mark_sent(self.post_id, self.name, k, r, self.pub.now())
             out[k] = r

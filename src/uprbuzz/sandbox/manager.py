@@ -8,6 +8,7 @@ fresh each time (its PLC directory is in memory) and the account is created agai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -210,10 +211,8 @@ def _terminate(pid: int, timeout: float = 15.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while alive(pid) and time.monotonic() < deadline:
-        try:  # reap it when it is our child (tests run start/stop in one process)
+        with contextlib.suppress(ChildProcessError):  # reap our child (tests start/stop in-process)
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.1)
     if alive(pid):
         os.kill(pid, signal.SIGKILL)

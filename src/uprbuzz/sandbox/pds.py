@@ -133,7 +133,8 @@ def _start(data_dir: str | Path | None, ports: list[int], timeout: float,
     if data_dir is not None:
         env.update(PDS_DATA_DIR=str(data_dir), KEEP_DATA="1")
     env.update(extra)
-    log = tempfile.NamedTemporaryFile("w+b", prefix="uprbuzz-pds-", suffix=".log", delete=False)
+    # the server's log outlives this function (read on a failed start): no context manager
+    log = tempfile.NamedTemporaryFile("w+b", prefix="uprbuzz-pds-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen([str(node_binary()), str(launcher())], stdout=subprocess.PIPE,
                             stderr=log, env=env, cwd=str(tools_dir()), start_new_session=True)
     ready: dict[str, Any] = {}

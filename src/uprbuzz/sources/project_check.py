@@ -245,5 +245,6 @@ def _key_loc(f: object, key: str) -> tuple[int, int]:
     assert isinstance(f, FileResult)
     locs = f.meta.get("keys") or {}
     if key in locs:
-        return tuple(locs[key])  # type: ignore[return-value]
+        line, col = locs[key]
+        return int(line), int(col)
     return 1, 1

@@ -343,7 +343,7 @@ class PostResults:
                 return meta
         diags = post_checks(post, self.config) if check else []
         meta = _meta(post, diags, check, _deps(self.config.root, post), lengths_of(post))
-        meta["diags"] = [[d.path, *row] for d, row in zip(diags, meta["diags"])]
+        meta["diags"] = [[d.path, *row] for d, row in zip(diags, meta["diags"], strict=True)]
         self.cache[key] = (self.fp, json.dumps(meta).encode())
         self.new.append((key, self.fp, self.cache[key][1]))
         return meta

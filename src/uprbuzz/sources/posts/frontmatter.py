@@ -133,7 +133,7 @@ class _Converter:
                 value: Any = n.value
             else:
                 value = self.ctor.construct_object(n)
-            return YNode("scalar", value, line, col, block=n.style in ("|", ">"))
+            return YNode("scalar", value, line, col, block=getattr(n, "style", None) in ("|", ">"))
         finally:
             self.depth -= 1
 

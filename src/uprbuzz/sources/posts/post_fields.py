@@ -197,11 +197,11 @@ class FieldReader(TextReader):
             if not self.expect(p, "path", (str,), "text"):
                 continue
             alt, deco = "", False
-            if (a := e.value.get("alt")) is not None and a.value is not None:
-                if self.expect(a, "alt", (str,), "text"):
-                    alt = a.value
-            if (d := e.value.get("decorative")) is not None:
-                if self.expect(d, "decorative", (bool,), "true or false"):
-                    deco = d.value
+            if ((a := e.value.get("alt")) is not None and a.value is not None
+                    and self.expect(a, "alt", (str,), "text")):
+                alt = a.value
+            if ((d := e.value.get("decorative")) is not None
+                    and self.expect(d, "decorative", (bool,), "true or false")):
+                deco = d.value
             out.append(Media(p.value, alt, deco, self.loc(p.key_line or p.line, p.key_column or p.column)))
         return out
