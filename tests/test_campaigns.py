@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from uprbuzz.config import Config
+from uprbuzz.platforms.text_measure import bluesky_count, x_length
 from uprbuzz.sources.campaigns.campaign_posts import load_campaigns
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,10 +284,6 @@ def test_sample_campaigns_load_cleanly() -> None:
     cd = next(p for p in out.posts if p.id == "countdown/2020-11-01")
     assert cd.at == datetime(2020, 11, 1, 8, 0, tzinfo=UTC)  # 09:00 CET
     assert "8 days" in cd.parts[0].text and "08:30 ET" in cd.parts[0].text
-    try:
-        from uprbuzz.platforms.text_measure import bluesky_count, x_length
-    except ImportError:
-        return
     from uprbuzz.checks.card_fields import card_problem
 
     for p in out.posts:  # every occurrence's card would render on its day

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs_shared
 from uprbuzz.clock import FixedClock
 from uprbuzz.config import Config, ConfigError
+from uprbuzz.platforms.text_measure import bluesky_count, x_length
 from uprbuzz.sources.feeds.feed_fetch import FeedError, fetch, read_source
 from uprbuzz.sources.feeds.feed_items import (
     FeedConfig,
@@ -20,13 +22,14 @@ from uprbuzz.sources.feeds.feed_items import (
     render_text,
 )
 from uprbuzz.sources.feeds.feed_poll import poll_feed
+from uprbuzz.sources.posts.post_parse import parse_post_file
 from uprbuzz.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 UTC = UTC
 T0 = datetime(2020, 11, 1, 12, 0, tzinfo=UTC)
-needs_data = pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/data/feeds absent")
+needs_data = needs_shared(FEEDS / "wix", FEEDS / "feedparser" / "tests")
 
 
 def item(guid: str | None, title: str, when: datetime | None, link: str | None = None,
@@ -150,12 +153,7 @@ def test_summary_is_shortened_to_fit_both_platforms() -> None:
     text = render_text(items[0], FeedConfig("b", "https://x", "{title}: {summary} {link}"))
     assert text.startswith("Title: word word") and "…" in text
     assert text.endswith("https://blog.example.org/post/g")
-    try:
-        from uprbuzz.platforms.text_measure import bluesky_count, x_length
-    except ImportError:
-        assert len(text) <= 300
-    else:
-        assert x_length(text).valid and bluesky_count(text).valid
+    assert x_length(text).valid and bluesky_count(text).valid
 
 
 # --- fetching -----------------------------------------------------------------------------
@@ -267,10 +265,6 @@ def test_draft_mode_writes_a_checkable_post_file_once(feed_server, tmp_path: Pat
         assert sorted(p.name for p in path.parent.iterdir()) == ["shadow-report.md"]
         assert path.read_text().endswith("edited by staff\n")
         path.write_text(text)
-    try:
-        from uprbuzz.sources.posts.post_parse import parse_post_file
-    except ImportError:
-        return
     post, diags = parse_post_file(path, cfg)
     assert post is not None, diags
     assert [d for d in diags if d.severity == "error"] == []
