@@ -104,3 +104,33 @@ def content(template: str, lang: str) -> list[str]:
     if template == "countdown":
         out.append("7")
     return out
+
+
+# One-character edits to a golden card's fields, and the text boxes each must change: the golden
+# comparison has to catch every one (test_golden.test_one_changed_character_fails_its_golden).
+# (template, lang, field, old, new, boxes that show the change)
+MUTATIONS: tuple[tuple[str, str, str, str, str, frozenset[str]], ...] = (
+    ("recommendation", "en", "paragraph", "26.49", "26.48", frozenset({"title"})),
+    ("recommendation", "en", "timestamp", "00:41:10", "00:41:19", frozenset({"when"})),
+    ("recommendation", "en", "state", "Rwanda", "Rwonda", frozenset({"state"})),
+    ("recommendation", "ar", "paragraph", "26.49", "26.46", frozenset({"title"})),
+    ("quote", "en", "attribution", "Bremberg", "Bremburg", frozenset({"by"})),  # no digit
+    ("quote", "zh", "quote", "明年", "今年", frozenset({"quote"})),
+    ("countdown", "en", "today", "2020-11-02", "2020-11-03", frozenset({"number"})),
+    ("countdown", "en", "start", "T14:30", "T15:30", frozenset({"times"})),
+    ("watch-live", "en", "start", "T14:30", "T15:30",
+     frozenset({"cell1.1", "cell2.1", "cell3.1"})),
+    ("watch-live", "en", "end", "T18:00", "T18:01", frozenset({"cell1.2", "cell2.2", "cell3.2"})),
+    ("watch-live", "ru", "start", "T14:30", "T14:35",
+     frozenset({"cell1.1", "cell2.1", "cell3.1"})),
+    ("blog", "en", "excerpt", "On 9 November", "On 8 November", frozenset({"excerpt"})),
+    ("blog", "ar", "excerpt", "في 9 نوفمبر", "في 6 نوفمبر", frozenset({"excerpt"})),
+)
+
+
+def mutated(template: str, lang: str, field: str, old: str, new: str) -> dict[str, str]:
+    """The golden fields of ``template`` in ``lang`` with ``old`` replaced once in ``field``."""
+    f = fields(template, lang)
+    assert f[field].count(old) == 1, f"{template}-{lang}: {old!r} is not once in {field}"
+    f[field] = f[field].replace(old, new)
+    return f

@@ -129,7 +129,7 @@ def contrast(a: RGB, b: RGB) -> float:
 
 
 def _hex(c: RGB) -> str:
-    return "#%02X%02X%02X" % c
+    return f"#{c[0]:02X}{c[1]:02X}{c[2]:02X}"
 
 
 def _freeze(m: Mapping[str, Any]) -> tuple:

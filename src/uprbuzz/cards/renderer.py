@@ -98,6 +98,7 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
     for spec, block in blocks:
         rep = block.report()
         rep["box"] = [spec.box.x0, spec.box.y0, spec.box.x1, spec.box.y1]
+        rep.update(role=spec.role, bg=spec.bg, weight=spec.weight)
         report["boxes"][spec.name] = rep
         if block.truncated:
             report["warnings"].append(f"{spec.name}: text too long for the card, cut with an "
@@ -128,7 +129,7 @@ def _indexed(size: str, d: T.Design, blocks: list, kit: Brand) -> Any:
     for pair in pairs:
         index[pair] = len(palette)
         fg, bg = kit.colour(pair[0]), kit.colour(pair[1])
-        palette += [tuple(round(b + (f - b) * (j + 1) / levels) for f, b in zip(fg, bg))
+        palette += [tuple(round(b + (f - b) * (j + 1) / levels) for f, b in zip(fg, bg, strict=True))
                     for j in range(levels)]
     img = Image.new("L", T.SIZES[size], index[kit.colour("background")])
     dr = ImageDraw.Draw(img)

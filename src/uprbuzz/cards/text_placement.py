@@ -30,8 +30,9 @@ class Piece:
 
 @dataclass
 class Line:
-    pieces: list[Piece]
+    pieces: list[Piece]  # logical order
     baseline: int
+    rtl: bool = False  # the paragraph's direction
 
 
 @dataclass
@@ -49,7 +50,22 @@ class Block:
         return {"size": self.size, "lines": len(self.lines), "truncated": self.truncated,
                 "broken_words": self.broken_words, "removed": self.removed,
                 "ink": list(self.ink) if self.ink else None,
-                "inside": self.ink is None or inside(self.ink, self.box)}
+                "inside": self.ink is None or inside(self.ink, self.box),
+                "text": self.text, "drawn": [_drawn(ln) for ln in self.lines]}
+
+
+def _drawn(line: Line) -> dict[str, Any]:
+    """What one line put on the card, so a golden test can compare strings rather than pixels:
+    its text as drawn (logical order, with any ellipsis), direction, baseline, horizontal span
+    (the pieces' advances) and the fonts that drew it."""
+    fonts: list[str] = []
+    for p in line.pieces:
+        if p.text.strip() and p.face.label not in fonts:
+            fonts.append(p.face.label)
+    span = [round(min((p.x for p in line.pieces), default=0.0)),
+            round(max((p.x + p.width for p in line.pieces), default=0.0))]
+    return {"text": "".join(p.text for p in line.pieces), "dir": "rtl" if line.rtl else "ltr",
+            "baseline": line.baseline, "x": span, "fonts": fonts}
 
 
 def place(text: str, lines: list[tuple[list[str], bool]], size: int, box: Box, style: Style,
@@ -83,7 +99,7 @@ def place(text: str, lines: list[tuple[list[str], bool]], size: int, box: Box, s
             line_ink = _union(line_ink, _render_piece(p, baseline, size))
         line_ink = _nudge(pieces, line_ink, box)
         ink = _union(ink, line_ink)
-        block.lines.append(Line(pieces, baseline))
+        block.lines.append(Line(pieces, baseline, rtl))
     block.ink = ink
     return block
 
@@ -129,8 +145,8 @@ def _render_piece(p: Piece, baseline: int, size: int) -> tuple[int, int, int, in
     x = round(p.x)
     if p.face.emoji:
         s = p.face.scale(size)
-        l, t, r, b = font.getbbox(p.text, anchor="ls")
-        return (x + int(l * s), baseline + int(t * s), x + int(r * s + 0.999),
+        lft, t, r, b = font.getbbox(p.text, anchor="ls")
+        return (x + int(lft * s), baseline + int(t * s), x + int(r * s + 0.999),
                 baseline + int(b * s + 0.999))
     mask, off = font.getmask2(p.text, "L", direction="rtl" if p.rtl else "ltr",
                               language=p.lang, anchor="ls")
@@ -183,13 +199,14 @@ def draw(block: Block, image: Any, fill: tuple[int, int, int]) -> None:
                 continue
             # Colour emoji exist only as 109 px bitmaps: draw at that size, then scale.
             font = p.face.font(block.size)
-            l, t, r, b = font.getbbox(p.text, anchor="ls")
-            tile = Image.new("RGBA", (max(1, r - l), max(1, b - t)), (0, 0, 0, 0))
-            ImageDraw.Draw(tile).text((-l, -t), p.text, font=font, anchor="ls", embedded_color=True)
+            lft, t, r, b = font.getbbox(p.text, anchor="ls")
+            tile = Image.new("RGBA", (max(1, r - lft), max(1, b - t)), (0, 0, 0, 0))
+            ImageDraw.Draw(tile).text((-lft, -t), p.text, font=font, anchor="ls",
+                                      embedded_color=True)
             s = p.face.scale(block.size)
-            w, h = max(1, int((r - l) * s)), max(1, int((b - t) * s))
+            w, h = max(1, int((r - lft) * s)), max(1, int((b - t) * s))
             tile = tile.resize((w, h), Image.Resampling.LANCZOS)
-            image.paste(tile, (round(p.x) + int(l * s), line.baseline + int(t * s)), tile)
+            image.paste(tile, (round(p.x) + int(lft * s), line.baseline + int(t * s)), tile)
 
 
 def draw_indexed(block: Block, image: Any, base: int, levels: int) -> None:
