@@ -60,8 +60,8 @@ class BenchConsole(LiveConsole):
 
     accepted: dict[tuple[int, str], float]
 
-    def _platform_update(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
-        super()._platform_update(n, platform, notify, **info)
+    def update_platform(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
+        super().update_platform(n, platform, notify, **info)
         if info.get("state") == "sent":
             self.accepted[(n, platform)] = time.perf_counter()
             self.done.set()
