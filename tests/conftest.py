@@ -16,9 +16,26 @@ pytest_plugins = sorted(
 
 # scripts/test (and so CI) sets UPRBUZZ_REQUIRE_SERVERS=1: there, a test skipped because the
 # local PDS or Chromium is missing is a failure, so a broken install can never pass silently.
+# Likewise a conformance test (marked ``shared``) that skips although ../shared exists: CI
+# provides ../shared (tools/ci/fetch-conformance.sh), so a file missing from it must not pass.
 import os  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import TypeVar  # noqa: E402
 
 import pytest  # noqa: E402
+
+_T = TypeVar("_T")
+
+
+def needs_shared(*paths: Path) -> Callable[[_T], _T]:
+    """Mark a conformance test ``shared`` and skip it unless every one of ``paths`` exists."""
+    missing = [f"../{p.relative_to(SHARED.parent)}" for p in paths if not p.exists()]
+    skip = pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
+
+    def mark(test: _T) -> _T:
+        return pytest.mark.shared(skip(test))
+
+    return mark
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -31,3 +48,9 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     if "not installed" in reason.lower():
         report.outcome = "failed"
         report.longrepr = f"required server missing (UPRBUZZ_REQUIRE_SERVERS=1): {reason}"
+    elif (item.get_closest_marker("shared") and SHARED.exists()
+          and not hasattr(report, "wasxfail")):
+        report.outcome = "failed"
+        report.longrepr = (f"conformance test skipped although {SHARED} exists "
+                           f"(UPRBUZZ_REQUIRE_SERVERS=1): {reason}; "
+                           "tools/ci/fetch-conformance.sh fetches and verifies the data")

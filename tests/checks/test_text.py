@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, needs_shared
 from uprbuzz.cli import main
 from uprbuzz.platforms.text_measure import (
     bluesky_count,
@@ -27,7 +27,6 @@ from uprbuzz.platforms.text_measure import (
 
 VALIDATE = SHARED / "data" / "twitter-text" / "validate.yml"
 RICH = SHARED / "data" / "bluesky" / "rich-text-detection-cases.json"
-needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared not present")
 
 # The two WeightedTweetsCounterTest cases that test config v2's undiscounted emoji weights;
 # X counts with v3, where every emoji weighs 2.
@@ -64,13 +63,13 @@ def _cli_measure(text: str) -> dict:
 
 # --- X ------------------------------------------------------------------------------------
 
-@needs_shared
+@needs_shared(VALIDATE)
 def test_there_are_42_v3_weighted_cases():
     assert len(WEIGHTED) == 42
     assert [s for s, *_ in WEIGHTED].count("WeightedTweetsCounterTest") == 18
 
 
-@needs_shared
+@needs_shared(VALIDATE)
 @pytest.mark.parametrize("suite,text,length,valid", WEIGHTED,
                          ids=[f"{s[:12]}-{i}" for i, (s, *_) in enumerate(WEIGHTED)])
 def test_x_weighted_length_conformance(suite, text, length, valid):
@@ -78,14 +77,14 @@ def test_x_weighted_length_conformance(suite, text, length, valid):
     assert (x.weighted_length, x.valid) == (length, valid)
 
 
-@needs_shared
+@needs_shared(VALIDATE)
 def test_measure_cli_json_agrees_with_all_weighted_cases():
     for _, text, length, valid in WEIGHTED:
         got = _cli_measure(text)["x"]
         assert got == {"weighted_length": length, "limit": 280, "valid": valid}, text
 
 
-@needs_shared
+@needs_shared(VALIDATE)
 def test_measure_process_reads_stdin():
     _, text, length, valid = next(c for c in WEIGHTED if c[0] == "UnicodeDirectionalMarkerCounterTest"
                                   and c[3])
@@ -177,12 +176,12 @@ def _facets(text: str) -> list[tuple[str, int, int, str]]:
     return [(f["type"], f["byte_start"], f["byte_end"], f["value"]) for f in measure(text)["bluesky"]["facets"]]
 
 
-@needs_shared
+@needs_shared(RICH)
 def test_there_are_97_rich_text_cases():
     assert len(RICH_CASES) == 97
 
 
-@needs_shared
+@needs_shared(RICH)
 @pytest.mark.parametrize("kind,text,expected", RICH_CASES,
                          ids=[f"{k}-{i}" for i, (k, *_) in enumerate(RICH_CASES)])
 def test_bluesky_facets_conformance(kind, text, expected):
@@ -192,7 +191,7 @@ def test_bluesky_facets_conformance(kind, text, expected):
     assert got == expected
 
 
-@needs_shared
+@needs_shared(RICH)
 def test_measure_cli_facets_for_some_cases():
     for kind, text, expected in RICH_CASES[::7]:
         got = [(f["type"], f["byte_start"], f["byte_end"], f["value"])
@@ -213,7 +212,7 @@ def _sdk(text: str) -> list[tuple[str, int, int, str]]:
     return sorted(out)
 
 
-@needs_shared
+@needs_shared(RICH)
 def test_detector_agrees_with_sdk_on_shared_cases():
     for _, text, _ in RICH_CASES:
         assert sorted(_facets(text)) == _sdk(text), text

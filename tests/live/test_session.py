@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 from tests.live.conftest import SAMPLE
 from uprbuzz.live.session_file import SessionError, load_session, parse_session, parse_span
 
@@ -126,7 +126,7 @@ def test_recommendations_inline_and_missing_file(tmp_path: Path):
 REC = SHARED / "data" / "upr2020" / "us_upr2020_recommendations.csv"
 
 
-@pytest.mark.skipif(not REC.is_file(), reason="needs ../shared/data/upr2020")
+@needs_shared(REC)
 def test_recommendations_csv_import():
     text = BASE.replace('anchor = ', f'recommendations = "{REC}"\nanchor = ')
     s = parse_session(text)

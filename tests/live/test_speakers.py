@@ -7,14 +7,14 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import SHARED, needs_shared
 from tests.live.conftest import SAMPLE
 from uprbuzz.live.broadcast_clock import format_hms, parse_hms
 from uprbuzz.live.session_file import load_session, parse_session
 from uprbuzz.live.speakers import Timeline
 
 ORDER = SHARED / "data" / "upr2020" / "us_upr2020_speaking_order_DERIVED.csv"
-needs_order = pytest.mark.skipif(not ORDER.is_file(), reason="needs ../shared/data/upr2020")
+needs_order = needs_shared(ORDER)
 
 
 def derived_names() -> list[str]:
