@@ -42,8 +42,8 @@ def write_post(root: Path, rel: str, at: datetime | None, text: str, status: str
     return p
 
 
-def wake(config: Config, store: Store, now: datetime) -> datetime | None:
-    return next_wake(load_all(config, store).posts, store.publications.by_post(), config, now)
+def wake(config: Config, store: Store) -> datetime | None:
+    return next_wake(load_all(config, store).posts, store.publications.by_post(), config)
 
 
 def bump_mtime(p: Path) -> None:
@@ -61,7 +61,7 @@ def test_wake_is_the_earliest_approved_future_post(tmp_path: Path) -> None:
     write_post(tmp_path, "d", None, "unscheduled")
     write_post(tmp_path, "e", T0 + timedelta(minutes=30), "bluesky only", platforms="[bluesky]")
     with Store.open(c) as store:
-        assert wake(c, store, T0) == T0 + timedelta(hours=2)
+        assert wake(c, store) == T0 + timedelta(hours=2)
 
 
 def test_wake_follows_the_ledger(tmp_path: Path) -> None:
@@ -70,23 +70,25 @@ def test_wake_follows_the_ledger(tmp_path: Path) -> None:
     write_post(tmp_path, "p", at, "hello")
     with Store.open(c) as store:
         pubs = store.publications
-        assert wake(c, store, T0) == at
+        assert wake(c, store) == at
         chash = load_all(c, store).posts[0].content_hash()
         later = at + timedelta(minutes=7)
         pubs.mark("p", "x", 0, "deferred", at, error="rate", kind="rate", not_before=later,
                   content_hash=chash)
-        assert wake(c, store, at) == later
+        assert wake(c, store) == later
         pubs.mark("p", "x", 0, "deferred", at, error="cap", kind="budget")
         # budget caps are per local day: the next New York midnight (EST after the DST change)
-        assert wake(c, store, at) == datetime(2020, 11, 3, 0, 0, tzinfo=NY)
+        assert wake(c, store) == datetime(2020, 11, 3, 0, 0, tzinfo=NY)
         pubs.mark("p", "x", 0, "unknown", at, error="timeout")
-        assert wake(c, store, at) == at + RETRY_UNCLEAR
+        assert wake(c, store) == at + RETRY_UNCLEAR
         pubs.mark("p", "x", 0, "failed", at, error="no", kind="rejected")
-        assert wake(c, store, at) is None  # rejected as it stands
+        assert wake(c, store) is None  # rejected as it stands
         write_post(tmp_path, "p", at, "hello, edited")
-        assert wake(c, store, at) == at + RETRY_FAILED  # an edit retries it
+        assert wake(c, store) == at  # an edit retries it at once, as the publish loop does
+        pubs.mark("p", "x", 0, "failed", at, error="401", kind="auth")
+        assert wake(c, store) == at + RETRY_FAILED  # other failures: 5 minutes, edited or not
         pubs.mark_sent("p", "x", 0, Remote("x", "1", "https://x.com/i/1"), at)
-        assert wake(c, store, at) is None
+        assert wake(c, store) is None
 
 
 def test_overdue_posts_wake_once_to_be_reported_missed(tmp_path: Path) -> None:
@@ -94,13 +96,13 @@ def test_overdue_posts_wake_once_to_be_reported_missed(tmp_path: Path) -> None:
     at = T0 - timedelta(hours=2)
     write_post(tmp_path, "old", at, "watch live now")
     with Store.open(c) as store:
-        assert wake(c, store, T0) == at  # in the past: the next run reports it missed
+        assert wake(c, store) == at  # in the past: the next run reports it missed
         store.publications.mark("old", "x", 0, "missed", T0, error="late")
-        assert wake(c, store, T0) is None
+        assert wake(c, store) is None
         write_post(tmp_path, "old", T0 + timedelta(hours=1), "watch live now")  # moved later
-        assert wake(c, store, T0) == T0 + timedelta(hours=1)
+        assert wake(c, store) == T0 + timedelta(hours=1)
         store.publications.mark_retracted("old", "x", 0, T0)
-        assert wake(c, store, T0) is None
+        assert wake(c, store) is None
 
 
 # --- the due index -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Which posts are due, and the run over them (``Publisher.publish_due``).
 
-Deciding what is due reads only the post files and the ledger: with nothing due, no platform is
+What is due is the due rule's to say (due_rule.py, shared with the scheduler's wake-up and the
+tick fast path); it reads only the post files and the ledger: with nothing due, no platform is
 built, no SDK and no Pillow are imported (a cron tick stays cheap).
 """
 
@@ -11,9 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from uprbuzz.model import Post
+from uprbuzz.publish import due_rule
 from uprbuzz.publish.lane import stopped_outcome
 from uprbuzz.publish.report import Report
-from uprbuzz.store.publications import PERMANENT, PubRow
+from uprbuzz.store.publications import PubRow
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
@@ -52,9 +54,7 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
         pub.reconcile()
     now = pub.now()
     loaded = load_all(config, store)
-    posts: dict[str, Post] = {}
-    for p in loaded.posts:
-        posts.setdefault(p.id, p)
+    posts = due_rule.unique_posts(loaded.posts)
     ledger = store.publications.by_post()
 
     chosen: list[tuple[Post, bool]] = []
@@ -67,10 +67,8 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
                 report.add(pid, "", "failed", "is a draft; set `status: approved` to publish it")
             else:
                 chosen.append((post, True))
-    else:
-        for post in posts.values():
-            if post.status == "approved" and post.at is not None and post.at <= now:
-                chosen.append((post, False))
+    else:  # which lanes are due is the due rule's to say (_lanes_to_do): no filter here
+        chosen = [(post, False) for post in posts.values()]
     chosen.sort(key=lambda pn: (pn[0].at or now, pn[0].id))
 
     work: list[tuple[Post, list[str]]] = []
@@ -97,48 +95,45 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
 
 def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now: datetime,
                  report: Report, dry_run: bool = False) -> list[str]:
-    if any(r.state == "retracted" for r in rows):
-        if named:
-            report.add(post.id, "", "failed", "was retracted; give the post a new id to publish "
-                       "it again")
+    """The platforms to publish ``post`` to now, as the due rule says (reporting the missed).
+
+    A named post skips the rule's timers and lateness: only sent and retracted stop it."""
+    if named and due_rule.retracted(rows):
+        report.add(post.id, "", "failed", "was retracted; give the post a new id to publish "
+                   "it again")
         return []
-    late = post.at is not None and now - post.at > pub.config.late_limit
     out = []
-    for name in post.targets:
-        if name not in pub.config.platforms:
+    for lane in due_rule.lanes(post, rows, pub.config):
+        if named:
+            if lane.end == "sent":
+                urls = [u for k in range(lane.parts) if (u := lane.rows[k].url)]
+                report.add(post.id, lane.platform, "sent", "already published", urls[:1])
+            else:
+                out.append(lane.platform)
             continue
-        n = len(post.parts_for(name) or ())
-        lane = {r.part: r for r in rows if r.platform == name}
-        sent = [k for k in range(n) if k in lane and lane[k].state == "sent"]
-        if len(sent) == n:
-            if named:
-                report.add(post.id, name, "sent", "already published",
-                           [lane[k].url or "" for k in sent if lane[k].url][:1])
-            continue
-        if late and not named and not sent:
-            if not any(r.state == "missed" for r in lane.values()):
-                msg = (f"{_ago(now - post.at)} late (late_limit {pub.config.late_limit}); not sent — "  # type: ignore[operator]
-                       f"run `uprbuzz publish {post.id}` to send it anyway")
-                if dry_run:
-                    report.add(post.id, name, "missed", msg)
-                    continue
-                for k in range(n):
-                    pub.store.publications.mark(post.id, name, k, "missed", now, error=msg,
-                                                content_hash=post.content_hash())
-                pub.log(f"{name}: missed {post.id}: {msg}")
-                report.add(post.id, name, "missed", msg)
-            continue
-        if not named:
-            waiting = [r for r in lane.values() if r.state == "deferred" and r.not_before
-                       and r.not_before > now]
-            if waiting:
-                continue  # quiet: it was reported when deferred, `status` shows it
-            chash = post.content_hash()
-            if any(r.state == "failed" and r.kind in PERMANENT
-                   and r.content_hash == chash for r in lane.values()):
-                continue  # reported when it failed; editing the post retries it
-        out.append(name)
+        action = lane.action(now)
+        if action == "missed":
+            _report_missed(pub, post, lane, now, report, dry_run)
+        elif action == "publish":
+            out.append(lane.platform)
+        # not due: quiet; whatever holds it back was reported when it happened (`status`)
     return out
+
+
+def _report_missed(pub: DueHost, post: Post, lane: due_rule.LaneDue, now: datetime,
+                   report: Report, dry_run: bool) -> None:
+    """Record every part missed: the stored moment keeps it missed (due_rule), whatever the
+    clock does later."""
+    assert post.at is not None
+    name = lane.platform
+    msg = (f"{_ago(now - post.at)} late (late_limit {pub.config.late_limit}); not sent — "
+           f"run `uprbuzz publish {post.id}` to send it anyway")
+    if not dry_run:
+        for k in range(lane.parts):
+            pub.store.publications.mark(post.id, name, k, "missed", now, error=msg,
+                                        content_hash=post.content_hash())
+        pub.log(f"{name}: missed {post.id}: {msg}")
+    report.add(post.id, name, "missed", msg)
 
 
 def _publish_one(pub: DueHost, post: Post, lanes: list[str], diagnostics: list,

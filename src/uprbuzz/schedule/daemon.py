@@ -62,15 +62,18 @@ def exclusive(config: Config, name: str) -> Iterator[bool]:
         os.close(fd)
 
 
-def compute_wake(config: Config, store: Store, now: datetime) -> tuple[datetime | None, str]:
-    """(next moment a publish run has work, store mark taken *before* reading the ledger)."""
+def compute_wake(config: Config, store: Store) -> tuple[datetime | None, str]:
+    """(next moment a publish run has work, store mark taken *before* reading the ledger).
+
+    The moment is the publish loop's due rule and does not depend on the clock, so the due
+    index may keep it however the clock moves next (back included)."""
     from uprbuzz.schedule.wake import next_wake
     from uprbuzz.sources.gather import load_all
 
     with store.db.lock:
         mark = duecache.store_mark(store.db.conn)
     loaded = load_all(config, store)
-    return next_wake(loaded.posts, store.publications.by_post(), config, now), mark
+    return next_wake(loaded.posts, store.publications.by_post(), config), mark
 
 
 def next_feed_poll(config: Config, store: Store, now: datetime) -> datetime | None:
@@ -131,7 +134,7 @@ def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
             publisher = publisher_factory(config, store, clock=clock, log=log)
             result.report = publisher.publish_due()
             end = clock.now()
-            wake, mark = compute_wake(config, store, end)
+            wake, mark = compute_wake(config, store)
             with store.db.transaction() as conn:
                 duecache.write_index(conn, fp, wake, next_feed_poll(config, store, end), mark)
         return result
@@ -220,7 +223,7 @@ class Daemon:
             self._seen = self._state()
             now = self.clock.now()
             try:
-                wake, _mark = compute_wake(self.config, self.store, now)
+                wake, _mark = compute_wake(self.config, self.store)
             except Exception as e:  # e.g. a broken uprbuzz.toml while it is being edited
                 self.log(f"cannot read the project: {e}; retrying in {RETRY_IDLE.seconds}s")
                 wake = now + RETRY_IDLE

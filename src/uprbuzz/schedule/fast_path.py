@@ -4,11 +4,14 @@ A cron tick runs every few minutes and almost always finds nothing to do. After 
 the scheduler stores a *due index* (kv table, key ``due_index``): a fingerprint of the project's
 source files (path, size, mtime of uprbuzz.toml, posts/, schedules/), a mark of the state store
 (last ledger event, stored feed posts), the environment that changes what is due, and the
-earliest moment something could become due (``schedule_due.next_wake``) or a feed poll is due.
-The next tick stats the files, and when nothing changed and that moment is still ahead, it is
-done without parsing a single post. Anything else (edited files, another process publishing,
-deferring or queueing feed posts, a newer uprbuzz) falls through to the full path, which is
-always correct: this index only ever skips work that provably isn't there.
+earliest moment something could become due or a feed poll is due. That moment comes from the
+publish loop's own due rule (``uprbuzz.publish.due_rule``, via ``schedule.wake.next_wake``),
+which does not read the clock: "nothing due at t" here is "no lane due at t" there for any t,
+the clock moved back included. The next tick stats the files, and when nothing changed and that
+moment is still ahead, it is done without parsing a single post. Anything else (edited files,
+another process publishing, deferring or queueing feed posts, a newer uprbuzz) falls through to
+the full path, which is always correct: this index only ever skips work that provably isn't
+there.
 
 This module is imported by ``uprbuzz tick`` before anything else, so it uses only cheap
 built-in modules (no typing, pathlib, json, datetime or the sqlite3 package): its cost is most
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from uprbuzz.config import Config
 
 INDEX_KEY = "due_index"
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"  # 4: next_due from the publish loop's due rule (older ones copied it)
 CONFIG_NAME = "uprbuzz.toml"
 ENV_KEYS = ("UPRBUZZ_TIMEZONE",)  # environment that changes due times (besides the files)
 
