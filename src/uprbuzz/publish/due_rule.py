@@ -116,7 +116,11 @@ def _lane(post: Post, rows: Sequence[PubRow], platform: str, config: Config,
     if ready is None:
         return LaneDue(platform, n, lane, "failed")
     # A thread under way is finished whatever the time; a lane not started can be too late.
-    return LaneDue(platform, n, lane, None, ready, None if sent_any else post.at + late_limit)
+    # A part in flight or unclear may have landed: it goes to the lane, which reconciles it
+    # with the platform, never relabelled missed (that would hide a possible post).
+    unsettled = any(r.state in ("claimed", "unknown") for r in lane.values())
+    late_after = None if sent_any or unsettled else post.at + late_limit
+    return LaneDue(platform, n, lane, None, ready, late_after)
 
 
 def _reported_missed(r: PubRow, at: datetime, late_limit: timedelta) -> bool:
