@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from uprbuzz.checks.budget import Budget, has_url_regex
+from uprbuzz.checks.budget import Budget, has_url
 from uprbuzz.config import Config, ConfigError
 from uprbuzz.model import Override, Part, Post
+from uprbuzz.platforms.limits import X
 from uprbuzz.store import Store
 
 UTC = UTC
@@ -31,12 +35,55 @@ def cfg(tmp_path: Path, **budget: object) -> Config:
     ("see report.pdf and image.png", False),
     ("write to info@example.org", False),
     ("#UPR36 @UN_HRC", False),
+    ("see upr.gallery", True),  # a real TLD the old hand-made list did not know
+    ("caf\u0065\u0301.com and more", True),  # decomposed é: found after NFC, as x_length does
 ])
 def test_url_detection_matches_twitter_text(text: str, url: bool) -> None:
     from twitter_text import extract_urls
 
-    assert has_url_regex(text) is url
+    assert has_url(text) is url
     assert bool(extract_urls(text)) is url  # the reference agrees on every sample
+
+
+PRICE_OF = """
+import sys
+if sys.argv[1] == "warm":
+    import twitter_text  # noqa: F401  (what the checks used to leave behind)
+from uprbuzz.checks.budget import Budget
+from uprbuzz.config import Config
+from uprbuzz.model import Part, Post
+b = Budget.from_config(Config(root=".", timezone="UTC", budget={}))
+print(b.x_cost(Post("p", (Part("see upr.gallery"),), platforms=("x",))),
+      "twitter_text" in sys.modules)
+"""
+
+
+def test_price_does_not_depend_on_what_is_imported() -> None:
+    """The same text costs the same in a fresh interpreter, with or without twitter_text
+    imported first (it used to be $0.015 cold and $0.20 warm)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    out = {}
+    for mode in ("cold", "warm"):
+        r = subprocess.run([sys.executable, "-c", PRICE_OF, mode], capture_output=True,
+                           text=True, env=env, timeout=60, check=True)
+        out[mode] = r.stdout.split()
+    assert out["cold"] == out["warm"] == [str(X.url_post_usd), "True"]
+
+
+def test_text_without_a_dot_is_priced_without_loading_twitter_text() -> None:
+    code = ("import sys\nfrom uprbuzz.checks.budget import has_url\n"
+            "assert not has_url('Watch the review live #UPR36 @UN_HRC https:')\n"
+            "print(sorted(m for m in ('twitter_text', 'uprbuzz.platforms.text_measure') "
+            "if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=60, check=True)
+    assert r.stdout.strip() == "[]"
+
+
+def test_budget_defaults_are_the_declared_prices(tmp_path: Path) -> None:
+    b = Budget.from_config(cfg(tmp_path))
+    assert (b.x_post_usd, b.x_url_post_usd) == (X.post_usd, X.url_post_usd)
 
 
 def test_x_cost_per_part(tmp_path: Path) -> None:

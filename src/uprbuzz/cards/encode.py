@@ -1,6 +1,7 @@
 """Encode a rendered card for the platforms: PNG for flat cards, JPEG for photos.
 
-The byte budget (the smallest of the target platforms', Bluesky 1,000,000 by default) is met by
+The byte budget (the smallest of the target platforms' image caps, from
+``uprbuzz.platforms.limits``; Bluesky's account budget when it is a target) is met by
 a quality search, then by ``uprbuzz.imaging.fit_to_budget`` (which scales down uniformly),
 never by cropping. The aspect ratio travels with the result for the publisher.
 """
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from math import gcd
 from typing import Any
 
-X_IMAGE_BUDGET = 5_000_000  # X accepts still images up to 5 MB
+from uprbuzz.platforms.limits import BLUESKY, X
+
+DEFAULT_BUDGET = min(X.max_image_bytes, BLUESKY.max_image_bytes)  # fits every platform
 EXT = {"PNG": "png", "JPEG": "jpg", "image/png": "png", "image/jpeg": "jpg"}
 
 
@@ -40,14 +43,14 @@ def aspect(w: int, h: int) -> str:
 
 def budget_for(config: Any, platforms: tuple[str, ...] | None = None) -> int:
     """The tightest image byte budget among ``platforms`` (default: the configured ones)."""
-    budgets = {"x": X_IMAGE_BUDGET}
-    bs = getattr(config, "bluesky", None)
-    budgets["bluesky"] = getattr(bs, "image_budget", 1_000_000)
+    bs = getattr(config, "bluesky", None)  # a card is a still image: never the GIF cap
+    budgets = {"x": X.max_image_bytes,
+               "bluesky": BLUESKY.for_account(getattr(bs, "image_budget", None)).max_image_bytes}
     names = platforms if platforms is not None else getattr(config, "platforms", tuple(budgets))
     return min((budgets[p] for p in names if p in budgets), default=min(budgets.values()))
 
 
-def encode(image: Any, kind: str = "flat", budget: int = 1_000_000) -> EncodedCard:
+def encode(image: Any, kind: str = "flat", budget: int = DEFAULT_BUDGET) -> EncodedCard:
     if kind == "photo":
         return _jpeg(image, budget)
     data = _save(image, "PNG", compress_level=3)  # level 3: ~35 % faster than 6, still far under budget

@@ -6,7 +6,7 @@
     x = 50               # X posts per local day (each thread part is one post)
     bluesky = 300        # Bluesky posts per local day
     x_post_usd = 0.015   # X pay-per-use: a post...
-    x_url_post_usd = 0.20  # ...and a post whose text holds a URL (x-api.md §6)
+    x_url_post_usd = 0.20  # ...and a post whose text holds a URL (defaults: platforms.limits.X)
     x_daily_usd = 5.0    # optional: never spend more than this on X in one local day
 
 Days are local days in the project zone. The publish loop asks ``defer_reason`` before it
@@ -16,50 +16,45 @@ claims a post; ``uprbuzz plan`` asks ``plan_days`` for per-day totals and warnin
 from __future__ import annotations
 
 import difflib
-import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from uprbuzz.model import PLATFORMS, Post
+from uprbuzz.platforms.limits import X
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
-    from uprbuzz.store import Store
 
-# X allows 100 posts / 15 min per user (x-api.md §6) — far more than a campaign should send;
-# these are editorial defaults, not platform limits.
+
+class _Rows(Protocol):
+    def query(self, sql: str, params: tuple[Any, ...]) -> list[Any]: ...
+
+
+class Store(Protocol):
+    """What the budget reads of ``uprbuzz.store.Store`` (checks never import the store)."""
+
+    @property
+    def db(self) -> _Rows: ...
+
+# Editorial defaults, not platform limits: far below X's and Bluesky's rate limits
+# (platforms.limits), which a campaign should never approach.
 DEFAULT_CAPS = {"x": 50, "bluesky": 300}
-X_POST_USD = 0.015
-X_URL_POST_USD = 0.20
 KEYS = (*PLATFORMS, "x_post_usd", "x_url_post_usd", "x_daily_usd")
 COUNTED = ("sent", "claimed", "unknown")  # landed or may have landed
 
-# Bare domains count as URLs on X (twitter-text autolinks them) when the TLD is real: common
-# gTLDs and every two-letter ccTLD. A cheap stand-in for twitter-text's 260 ms import; when
-# twitter-text is already loaded (the checks use it) its own extractor decides.
-_TLDS = frozenset(["com", "org", "net", "edu", "gov", "int", "mil", "info", "biz", "io", "co", "app", "dev", "news", "blog", "online", "site", "tv", "me", "ly", "ngo", "ong", "global", "media", "live", "social", "xyz", "eu", "asia", "africa", "un"])
-_SCHEME = re.compile(r"(?i)\bhttps?://[^\s]+")
-_BARE = re.compile(r"(?i)(?<![@\w.\-/])(?:[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?\.)+"
-                   r"([a-z]{2,24})(?![\w\-@])")
-
 
 def has_url(text: str) -> bool:
+    """Does X price ``text`` as a post with a URL? Always twitter-text's extractor (through
+    ``text_measure``, as the X length check), so the price never depends on what else happens
+    to be imported. Text without a dot never holds a URL: answered without loading anything."""
     if "." not in text:
         return False
-    tt = sys.modules.get("twitter_text")
-    if tt is not None:
-        return bool(tt.extract_urls(text))
-    return has_url_regex(text)
+    from uprbuzz.platforms.text_measure import x_has_url  # ~0.5 s once; then cached per text
 
-
-def has_url_regex(text: str) -> bool:
-    if _SCHEME.search(text):
-        return True
-    return any(len(m.group(1)) == 2 or m.group(1).lower() in _TLDS for m in _BARE.finditer(text))
+    return x_has_url(text)
 
 
 @dataclass
@@ -78,8 +73,8 @@ class DayPlan:
 class Budget:
     caps: Mapping[str, int]
     zone: ZoneInfo
-    x_post_usd: float = X_POST_USD
-    x_url_post_usd: float = X_URL_POST_USD
+    x_post_usd: float = X.post_usd
+    x_url_post_usd: float = X.url_post_usd
     x_daily_usd: float | None = None
 
     @classmethod
@@ -96,8 +91,8 @@ class Budget:
             caps = {p: int(raw.get(p, DEFAULT_CAPS[p])) for p in PLATFORMS}
             usd = raw.get("x_daily_usd")
             return cls(caps, config.zone,
-                       float(raw.get("x_post_usd", X_POST_USD)),
-                       float(raw.get("x_url_post_usd", X_URL_POST_USD)),
+                       float(raw.get("x_post_usd", X.post_usd)),
+                       float(raw.get("x_url_post_usd", X.url_post_usd)),
                        None if usd is None else float(usd))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"[budget] values must be numbers ({e})") from e
@@ -117,8 +112,9 @@ class Budget:
         return when.astimezone(self.zone).date()
 
     def used(self, store: Store, platform: str, day: date,
-             exclude: str | None = None) -> tuple[int, float]:
-        """(posts, X dollars) of ``platform`` sent or in flight on local ``day``."""
+             exclude: str | None = None, *, priced: bool = True) -> tuple[int, float]:
+        """(posts, X dollars) of ``platform`` sent or in flight on local ``day``
+        (dollars 0 with ``priced=False``: no text is looked at)."""
         marks = ",".join("?" * len(COUNTED))
         rows = store.db.query(
             f"SELECT post_id, state, claimed_at, sent_at, updated_at, text FROM publications "
@@ -131,7 +127,7 @@ class Budget:
             if not stamp or self.day_of(datetime.fromisoformat(stamp)) != day:
                 continue
             n += 1
-            if platform == "x":
+            if priced and platform == "x":
                 usd += self.part_cost(r["text"])
         return n, usd
 
@@ -142,7 +138,9 @@ class Budget:
         if not parts:
             return None
         day = self.day_of(when)
-        n, usd = self.used(store, platform, day, exclude=post.id)
+        # Prices matter only under a spending limit: the publish loop skips them otherwise.
+        priced = platform == "x" and self.x_daily_usd is not None
+        n, usd = self.used(store, platform, day, exclude=post.id, priced=priced)
         cap = self.caps.get(platform)
         need = len(parts)
         if cap is not None and n + need > cap:
@@ -168,7 +166,7 @@ class Budget:
             for p in post.targets:
                 dp.counts[p] = dp.counts.get(p, 0) + len(post.parts_for(p) or ())
             dp.x_cost += self.x_cost(post)
-        for d, dp in days.items():
+        for dp in days.values():
             for p, n in dp.counts.items():
                 cap = self.caps.get(p)
                 if cap is not None and n > cap:

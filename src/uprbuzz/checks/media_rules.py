@@ -4,7 +4,8 @@
 a symlink resolving outside), files that are not images, alt text missing (only
 ``decorative: true`` with an empty alt opts out), decorative images that do carry alt text,
 and a part with neither text nor media. The per-platform limits (format, size, count, alt
-length, re-encoded size) are in checks/x.py and checks/bluesky.py, which read files through
+length, re-encoded size) are in checks/x_rules.py and checks/bluesky_rules.py (values from
+platforms/limits.py), which read files through
 :func:`image_file` so that a file used by many posts is read and probed once per process
 (keyed by path + mtime + size, then by content hash; re-encodings by hash + budget).
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uprbuzz.model import Diagnostic, Loc, Media, Part, Post
+from uprbuzz.platforms.limits import X
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
@@ -156,7 +158,7 @@ def at(post: Post, loc: Loc | None, severity: str, code: str, message: str) -> D
 
 
 def too_many_images(post: Post, parts: tuple[Part, ...], i: int, platform: str, code: str,
-                    limit: int = 4) -> Diagnostic | None:
+                    limit: int) -> Diagnostic | None:
     """Part ``i``'s image count against ``platform``'s limit (a card counts on part 1)."""
     part, card = parts[i], i == 0 and post.card is not None
     images = len(part.media) + card
@@ -212,7 +214,7 @@ def _check_media(post: Post, part: Part, m: Media, config: Config) -> list[Diagn
         if f.problem == "media-not-image":
             out.append(at(post, loc, "error", "media-not-image",
                           f"media file '{m.path}' is not an image X or Bluesky can show "
-                          f"(use JPEG, PNG, GIF or WEBP)"))
+                          f"(use {X.formats_text()})"))
         elif f.problem:
             out.append(at(post, loc, "error", f.problem, f"media file '{m.path}' cannot be read"))
     if m.decorative and m.alt.strip():

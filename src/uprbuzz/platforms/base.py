@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+# Re-exported: the Platform protocol's ``limits``; the values live in platforms/limits.py.
+from uprbuzz.platforms.limits import Limits as Limits
+
 
 class PlatformError(Exception):
     retryable = False
@@ -97,15 +100,6 @@ class Remote:
 
 
 @dataclass(frozen=True)
-class Limits:
-    max_length: int
-    max_images: int = 4
-    max_image_bytes: int = 5_000_000
-    max_alt: int = 1000
-    atomic_threads: bool = False  # True: a whole thread is one write (Bluesky applyWrites)
-
-
-@dataclass(frozen=True)
 class Account:
     platform: str
     id: str
@@ -115,7 +109,11 @@ class Account:
 @runtime_checkable
 class Platform(Protocol):
     name: str
-    limits: Limits
+
+    @property
+    def limits(self) -> Limits:  # read-only, so a platform may declare a richer XLimits
+        """The platform's facts (platforms/limits.py): what the checks also judge by."""
+        ...
 
     def verify(self) -> Account:
         """Check the credentials (AuthFailed if wrong); returns the account."""

@@ -28,7 +28,6 @@ from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
     DuplicateContent,
-    Limits,
     OutgoingPart,
     PlatformError,
     Rejected,
@@ -38,6 +37,7 @@ from uprbuzz.platforms.base import (
     TransientError,
 )
 from uprbuzz.platforms.bluesky_errors import error_name, is_token_error, map_error, status_of
+from uprbuzz.platforms.limits import BLUESKY
 
 _tid_clock = rec.TidClock()  # one per process: keys stay monotonic across instances
 
@@ -49,8 +49,7 @@ class BlueskyPlatform:
                  session_save: SessionSave | None = None, transport: Any = None,
                  card_transport: Any = None, log: Callable[[str], None] | None = None) -> None:
         self.config = config
-        self.limits = Limits(max_length=300, max_images=4, max_image_bytes=config.image_budget,
-                             max_alt=2000, atomic_threads=True)
+        self.limits = BLUESKY.for_account(config.image_budget)
         self._session_load = session_load
         self._session_save = session_save
         self._transport = transport  # httpx transport for the XRPC client (tests count requests)
@@ -189,7 +188,7 @@ class BlueskyPlatform:
             reply_to = (self._with_cid(reply_to[0]), self._with_cid(reply_to[1]))
         records = build_records(self, parts, reply_to, [str(k) for k in keys])
         writes, remotes = [], []
-        for key, record in zip(keys, records):
+        for key, record in zip(keys, records, strict=True):
             writes.append({"$type": "com.atproto.repo.applyWrites#create",
                            "collection": rec.POST, "rkey": key, "value": record})
             remotes.append(self._remote(str(key), rec.record_cid(record)))
@@ -203,7 +202,7 @@ class BlueskyPlatform:
             existing = [self._get_record(str(k)) for k in keys]
             found = [r for r in existing if r]
             if len(found) == len(existing):
-                return [self._remote(str(k), str(r.get("cid", ""))) for k, r in zip(keys, found)]
+                return [self._remote(str(k), str(r.get("cid", ""))) for k, r in zip(keys, found, strict=True)]
             if found:
                 raise DuplicateContent(f"some record keys of this thread already hold posts: {e.message}",
                                        platform=self.name, status=e.status) from e

@@ -15,12 +15,14 @@ from uprbuzz.platforms.text_measure import bluesky_facets
 
 if TYPE_CHECKING:
     from uprbuzz.config import BlueskyConfig
+    from uprbuzz.platforms.limits import BlueskyLimits
 
 
 class RecordHost(Protocol):
     """What building records needs from the logged-in account (BlueskyPlatform)."""
 
     config: BlueskyConfig
+    limits: BlueskyLimits  # BLUESKY with the account's image budget
 
     @property
     def did(self) -> str | None: ...
@@ -46,7 +48,7 @@ def build_records(plat: RecordHost, parts: Sequence[OutgoingPart],
     if reply_to is not None:
         root = rec.strong_ref(reply_to[0].uri, reply_to[0].cid)
         parent = rec.strong_ref(reply_to[1].uri, reply_to[1].cid)
-    for i, (part, key) in enumerate(zip(parts, keys)):
+    for i, (part, key) in enumerate(zip(parts, keys, strict=True)):
         embed = None
         if part.media:
             embed = image_embed(plat, part)
@@ -65,12 +67,14 @@ def build_records(plat: RecordHost, parts: Sequence[OutgoingPart],
 def image_embed(plat: RecordHost, part: OutgoingPart) -> dict[str, Any]:
     from uprbuzz.imaging import ImageError, fit_to_budget
 
-    if len(part.media) > 4:
-        raise Rejected(f"{len(part.media)} images in one post (Bluesky allows 4)", platform="bluesky")
+    cap = plat.limits.max_images
+    if len(part.media) > cap:
+        raise Rejected(f"{len(part.media)} images in one post (Bluesky allows {cap})",
+                       platform="bluesky")
     items = []
     for m in part.media:
         try:
-            enc = fit_to_budget(m.data, plat.config.image_budget)
+            enc = fit_to_budget(m.data, plat.limits.max_image_bytes)
         except ImageError as e:
             raise Rejected(f"image {m.filename or ''}: {e}".replace("image : ", "image: "),
                            platform="bluesky") from e

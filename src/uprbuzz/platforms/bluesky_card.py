@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-PAGE_CAP = 1_000_000  # bytes read of the page
-IMAGE_CAP = 5_000_000  # bytes read of the og:image before re-encoding
-THUMB_BUDGET = 1_000_000  # lexicon limit for app.bsky.embed.external thumb
+from uprbuzz.platforms.limits import BLUESKY
+
+# Our own fetch caps (not platform limits): bytes read of the page and of its og:image.
+PAGE_CAP = 1_000_000
+IMAGE_CAP = 5_000_000
 _UA = "uprbuzz link-card fetcher (+https://github.com/uprbuzz)"
 
 
@@ -65,6 +67,7 @@ def parse_meta(html: str, url: str) -> PageMeta:
     title = m.get("og:title") or m.get("twitter:title") or p.title or url
     desc = m.get("og:description") or m.get("twitter:description") or m.get("description") or ""
     image = m.get("og:image") or m.get("og:image:url") or m.get("twitter:image")
+    # our caps for a readable card: the lexicon sets none on title or description
     return PageMeta(url, title[:300], desc[:1000], urljoin(url, image) if image else None)
 
 
@@ -91,7 +94,7 @@ def fetch_card(url: str, *, timeout: float = 10.0, transport: object = None
     try:
         with httpx.Client(timeout=timeout, follow_redirects=True, **kw) as client:  # type: ignore[arg-type]
             body, ctype = _get_capped(client, url, PAGE_CAP)
-            if "html" not in ctype.lower() and not body.lstrip()[:1] == b"<":
+            if "html" not in ctype.lower() and body.lstrip()[:1] != b"<":
                 return meta, None
             charset = "utf-8"
             if "charset=" in ctype.lower():
@@ -109,7 +112,7 @@ def fetch_card(url: str, *, timeout: float = 10.0, transport: object = None
                     return meta, None
                 from uprbuzz.imaging import fit_to_budget
 
-                return meta, fit_to_budget(data, THUMB_BUDGET).data
+                return meta, fit_to_budget(data, BLUESKY.max_thumb_bytes).data
             except Exception:  # noqa: BLE001 - a bad thumb gives a card without thumb
                 return meta, None
     except Exception:  # noqa: BLE001 - page unreachable: a bare card (URL as title)

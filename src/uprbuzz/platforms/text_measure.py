@@ -33,16 +33,15 @@ from typing import Any
 
 import regex
 
-X_LIMIT = 280
-BSKY_GRAPHEMES = 300
-BSKY_BYTES = 3000
-TAG_GRAPHEMES = 64
+from uprbuzz.platforms.limits import BLUESKY, X
+
+TAG_GRAPHEMES = BLUESKY.max_tag_graphemes
 
 
 @dataclass(frozen=True)
 class XCount:
     weighted_length: int
-    limit: int = X_LIMIT
+    limit: int = X.max_length
     valid: bool = True
 
 
@@ -50,10 +49,10 @@ class XCount:
 class BskyCount:
     graphemes: int
     bytes: int
-    limit: int = BSKY_GRAPHEMES
+    limit: int = BLUESKY.max_length
     valid: bool = True
     facets: list[dict[str, Any]] = field(default_factory=list)
-    byte_limit: int = BSKY_BYTES
+    byte_limit: int = BLUESKY.max_bytes
 
 
 # --- X --------------------------------------------------------------------------------------
@@ -98,7 +97,7 @@ def x_length(text: str) -> XCount:
     """Weighted length under twitter-text v3 (the same numbers as ``parse_tweet(text)``)."""
     extract_urls, emoji_re, invalid_re, cfg, heavy_re = _tt()
     scale, url_len = cfg["scale"], cfg["transformed_url_length"]
-    default, limit = cfg["default_weight"], cfg["max_weighted_tweet_length"]
+    default, limit = cfg["default_weight"], X.max_length  # the declared fact, not the library's
     light = cfg["ranges"][0]["weight"]
     norm = _NEWLINES.sub("\n", unicodedata.normalize("NFC", text))
     n = len(norm)
@@ -130,6 +129,15 @@ def x_length(text: str) -> XCount:
     return XCount(length, limit, valid and 0 < length <= limit)
 
 
+@lru_cache(maxsize=4096)  # the budget prices every sent row's text on each publish
+def x_has_url(text: str) -> bool:
+    """Does X see a URL in ``text`` (what prices a post at the URL rate)? The extractor and
+    normalisation of :func:`x_length`, so pricing and the length check agree."""
+    if "." not in text:  # twitter-text's own shortcut: every URL it extracts has a dot
+        return False
+    return bool(_tt()[0](_NEWLINES.sub("\n", unicodedata.normalize("NFC", text))))
+
+
 # --- Bluesky counting -----------------------------------------------------------------------
 
 _GRAPHEME = regex.compile(r"\X")
@@ -143,7 +151,8 @@ def bluesky_count(text: str) -> BskyCount:
     g, b, found = _bluesky_count(text)
     facets = [{"type": kind, "byte_start": s, "byte_end": e, "value": value}
               for kind, s, e, value in found]  # fresh dicts: callers may keep or change them
-    return BskyCount(g, b, BSKY_GRAPHEMES, g <= BSKY_GRAPHEMES and b <= BSKY_BYTES, facets)
+    lim = BLUESKY
+    return BskyCount(g, b, lim.max_length, g <= lim.max_length and b <= lim.max_bytes, facets)
 
 
 @lru_cache(maxsize=4096)

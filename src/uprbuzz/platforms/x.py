@@ -20,7 +20,6 @@ from uprbuzz.config import XConfig
 from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
-    Limits,
     OutgoingMedia,
     OutgoingPart,
     PlatformError,
@@ -28,10 +27,11 @@ from uprbuzz.platforms.base import (
     Remote,
     TransientError,
 )
+from uprbuzz.platforms.limits import MiB, X
 from uprbuzz.platforms.x_http import from_status, map_error, mount
 
 MEDIA_URL = "https://api.x.com/2/media"
-CHUNK = 1024 * 1024
+CHUNK = MiB  # our APPEND segment (tweepy's default), not an X limit
 _URL = re.compile(r"https?://\S+", re.I)
 
 
@@ -43,7 +43,7 @@ def comparable(text: str) -> str:
 
 class XPlatform:
     name = "x"
-    limits = Limits(max_length=280, max_images=4, max_image_bytes=5_000_000, max_alt=1000)
+    limits = X
 
     def __init__(self, config: XConfig, *, session: Any = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -136,10 +136,12 @@ class XPlatform:
         out: list[Remote] = []
         for part in parts:
             try:
+                self._preflight(part)
                 media_ids = [self.upload(m) for m in part.media]
+                # the lambdas run at once, inside this iteration: B023 does not apply
                 resp = self._call("post", lambda: self.client.create_tweet(
-                    text=part.text or None, media_ids=media_ids or None,
-                    in_reply_to_tweet_id=parent, user_auth=True), write=True)
+                    text=part.text or None, media_ids=media_ids or None,  # noqa: B023
+                    in_reply_to_tweet_id=parent, user_auth=True), write=True)  # noqa: B023
             except PlatformError as e:
                 e.published = list(out)  # type: ignore[attr-defined]  # parts that did land
                 raise
@@ -150,6 +152,12 @@ class XPlatform:
                                      "text": html.unescape(resp.data.get("text", ""))}))
             parent = tid
         return out
+
+    def _preflight(self, part: OutgoingPart) -> None:
+        """What X would refuse only after every upload (too many media_ids): refuse it before."""
+        if len(part.media) > self.limits.max_images:
+            raise Rejected(f"{len(part.media)} images in one post (X allows "
+                           f"{self.limits.max_images})", platform="x")
 
     def upload(self, media: OutgoingMedia) -> str:
         """Upload one image through v2 media upload; returns the media id (alt text attached)."""
@@ -162,7 +170,7 @@ class XPlatform:
             mid = str(d["id"])
         if media.alt:
             self._media_post("set alt text", "/metadata",
-                             json={"id": mid, "metadata": {"alt_text": {"text": media.alt[:1000]}}})
+                             json={"id": mid, "metadata": {"alt_text": {"text": media.alt[:self.limits.max_alt]}}})
         return mid
 
     def _upload_chunked(self, media: OutgoingMedia, category: str) -> str:
@@ -201,7 +209,7 @@ class XPlatform:
         token = None
         for _ in range(5):  # up to 500 recent posts
             resp = self._call("read recent posts", lambda: self.client.get_users_tweets(
-                uid, max_results=100, pagination_token=token, user_auth=True,
+                uid, max_results=100, pagination_token=token, user_auth=True,  # noqa: B023
                 tweet_fields=["created_at", "attachments", "referenced_tweets"]))
             for t in resp.data or []:
                 created = t.created_at

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from uprbuzz.platforms.limits import X
 from uprbuzz.sandbox.xapi_oauth import XAccount
 from uprbuzz.sandbox.xapi_store import XStore, normalise
 
@@ -28,7 +29,6 @@ TWEET_KEYS = {"text", "media", "reply", "quote_tweet_id", "poll", "reply_setting
               "for_super_followers_only", "direct_message_deep_link", "nullcast", "card_uri",
               "community_id", "share_with_followers", "made_with_ai", "paid_partnership",
               "edit_options"}
-IMAGE_MAX, GIF_MAX = 5 * 1024 * 1024, 15 * 1024 * 1024
 
 
 def problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Answer:
@@ -95,9 +95,11 @@ class Request:
 
 
 def _weighted_length(text: str) -> tuple[int, bool]:
+    # The reference parse_tweet (not uprbuzz's own counter), held to the declared length.
     from twitter_text import parse_tweet
+    from twitter_text.config import config
 
-    r = parse_tweet(text)
+    r = parse_tweet(text, dict(config["defaults"], max_weighted_tweet_length=X.max_length))
     return r.weightedLength, r.valid
 
 
@@ -136,8 +138,9 @@ def create_tweet(store: XStore, who: XAccount, req: Request) -> Answer:
     reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
     if not text and not media_ids:
         return invalid("Tweet text or media is required.", {"text": [""]})
-    if "media" in body and not 1 <= len(media_ids) <= 4:
-        return invalid("media.media_ids: size must be between 1 and 4", {"media.media_ids": media_ids})
+    if "media" in body and not 1 <= len(media_ids) <= X.max_images:
+        return invalid(f"media.media_ids: size must be between 1 and {X.max_images}",
+                       {"media.media_ids": media_ids})
     if text:
         length, valid = _weighted_length(text)
         if not valid:
@@ -226,6 +229,8 @@ def _image_info(data: bytes) -> tuple[str, int, int, int] | None:
         info = probe(data)
     except ImageError:
         return None
+    if info.format not in (X.formats or (info.format,)):
+        return None  # e.g. BMP or TIFF: X answers "media type unrecognized"
     return info.mime, info.width, info.height, info.frames
 
 
@@ -235,7 +240,7 @@ def _finish_media(store: XStore, who: XAccount, mid: str, data: bytes, category:
     if info is None:
         return invalid("media type unrecognized.", {"media": ["<binary>"]})
     mime, w, h, frames = info
-    limit = GIF_MAX if category == "tweet_gif" else IMAGE_MAX
+    limit = X.image_cap(animated=category == "tweet_gif")  # X: "File size exceeds 5242880 bytes."
     if len(data) > limit:
         return invalid(f"File size exceeds {limit} bytes.", {"media": ["<binary>"]})
     now = time.time()
@@ -365,8 +370,9 @@ def media_metadata(store: XStore, who: XAccount, req: Request) -> Answer:
         alt = body["metadata"]["alt_text"]["text"]
     except (ValueError, KeyError, TypeError):
         return invalid("Expected {\"id\": ..., \"metadata\": {\"alt_text\": {\"text\": ...}}}.")
-    if not isinstance(alt, str) or len(alt) > 1000:
-        return invalid("metadata.alt_text.text: size must be between 0 and 1000", {"metadata.alt_text.text": ["..."]})
+    if not isinstance(alt, str) or len(alt) > X.max_alt:
+        return invalid(f"metadata.alt_text.text: size must be between 0 and {X.max_alt}",
+                       {"metadata.alt_text.text": ["..."]})
     with store.lock:
         rec = store.media.get(mid)
         if rec is None or rec["owner"] != who.user_id:

@@ -18,21 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from uprbuzz.platforms.limits import X
+
 TWITTER_EPOCH_MS = 1288834974657
 
-# Per-user limits per 15 minutes (pay-per-use table in the reference), key "METHOD route".
+# "METHOD route" -> (limit, window seconds): X's per-user limits, as declared.
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
-    "POST /2/tweets": (100, 900),
-    "DELETE /2/tweets/:id": (50, 900),
-    "GET /2/users/me": (75, 900),
-    "GET /2/users/:id/tweets": (900, 900),
-    "POST /2/media/upload": (500, 900),
-    "GET /2/media/upload": (1000, 900),
-    "POST /2/media/upload/initialize": (1875, 900),
-    "POST /2/media/upload/:id/append": (1875, 900),
-    "POST /2/media/upload/:id/finalize": (1875, 900),
-    "POST /2/media/metadata": (500, 900),
-}
+    route: (r.limit, r.window) for route, r in X.rate_limits.items()}
 
 FAULT_KINDS = ("ok", "error", "delay", "delay_after_write", "rate_limit", "drop_after_write", "drop")
 
