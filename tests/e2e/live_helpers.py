@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,10 +77,12 @@ class ConsoleProc:
 
 
 def start_console(root: Path, env: dict[str, str], session: str = "e2e",
-                  port: int | None = None, token: str | None = None) -> ConsoleProc:
+                  port: int | None = None, token: str | None = None,
+                  args: Sequence[str] = ()) -> ConsoleProc:
+    """``uprbuzz live SESSION --port PORT *args`` in a process, once it answers."""
     port = port or free_port()
     token = token or secrets.token_urlsafe(16)
-    proc = popen_uprbuzz(["live", session, "--port", str(port)], root, env,
+    proc = popen_uprbuzz(["live", session, "--port", str(port), *args], root, env,
                          extra_env={"UPRBUZZ_LIVE_TOKEN": token, "PYTHONUNBUFFERED": "1"},
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = ""
@@ -107,6 +111,45 @@ def bsky_posts(pds_url: str, handle: str) -> list[dict[str, Any]]:
     from tests.fixtures.publish import pds_records
 
     return sorted(pds_records(pds_url, handle), key=lambda r: r["value"]["createdAt"])
+
+
+def rss_kb(pid: int) -> int:
+    """The resident set size of process ``pid`` in kB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+# Collects the page's Content-Security-Policy violations in window.__cspViolations (an init
+# script: it runs before the console's own script).
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI + " " + e.sample);
+});
+"""
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (skips, or fails under
+    UPRBUZZ_REQUIRE_SERVERS, when it is not installed)."""
+    import pytest
+
+    exe = chromium_path()
+    if exe is None:
+        if os.environ.get("UPRBUZZ_REQUIRE_SERVERS"):
+            pytest.fail("Chromium is missing (apt-get install chromium)")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=chromium_args())
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 def chromium_args() -> list[str]:

@@ -4,15 +4,14 @@ threaded on both platforms (read back from the servers), and the same state afte
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from tests.e2e.live_helpers import (
+    CSP_WATCH,
     bsky_posts,
-    chromium_args,
-    chromium_path,
+    chromium,
     make_live_project,
     start_console,
 )
@@ -38,19 +37,8 @@ window.fetch = async (url, opts) => {
 
 @pytest.fixture
 def browser():
-    exe = chromium_path()
-    if exe is None:
-        if os.environ.get("UPRBUZZ_REQUIRE_SERVERS"):
-            pytest.fail("Chromium is missing (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=chromium_args())
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
@@ -62,15 +50,20 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         # did on a loaded CI machine): hold every answer back so the operator always types the
         # next update while the previous one is still in flight.
         page.add_init_script(SLOW_POST_ANSWERS)
-        page.goto(con.url)
+        page.add_init_script(CSP_WATCH)
+        resp = page.goto(con.url)
         assert page.url == f"{con.base}/"  # the token went into a cookie, out of the URL
-        page.wait_for_function("document.getElementById('clock').textContent !== '--:--:--'")
+        assert "unsafe-inline" not in resp.headers["content-security-policy"]
+        # Predicates are functions, not expressions: Playwright evals a string expression inside
+        # the page, which the console's Content-Security-Policy (no unsafe-eval) forbids.
+        page.wait_for_function("() => document.getElementById('clock').textContent !== '--:--:--'")
         page.wait_for_selector("#conn.on")
 
         # Sync the clock in one action: the webcast shows 00:30:10 (Slovakia speaking).
         page.fill("#sync-input", "00:30:10")
         page.click("#sync-btn")
-        page.wait_for_function("document.getElementById('clock').textContent.startsWith('00:30:')")
+        page.wait_for_function(
+            "() => document.getElementById('clock').textContent.startsWith('00:30:')")
         assert page.inner_text("#now-speaker") == "Slovakia"
         assert page.inner_text("#next-speaker").startswith("Slovenia")
         assert page.input_value("#composer").startswith("Slovakia: ")  # prefilled
@@ -91,7 +84,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         page.wait_for_selector("#log li.post.card")
 
         page.wait_for_function(
-            "document.querySelectorAll('#log li.post[data-state=\"sent\"]').length === 5",
+            "() => document.querySelectorAll('#log li.post[data-state=\"sent\"]').length === 5",
             timeout=90_000)
         before = page.inner_text("#log")
         x_links = page.eval_on_selector_all("a.link-x", "els => els.map(e => e.href)")
@@ -130,7 +123,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         # Reload: the same state comes back (log, links, clock sync).
         page.reload()
         page.wait_for_function(
-            "document.querySelectorAll('#log li.post[data-state=\"sent\"]').length === 5")
+            "() => document.querySelectorAll('#log li.post[data-state=\"sent\"]').length === 5")
         assert page.inner_text("#log") == before
         # The clock kept its sync; the speaker shown is the one due at the clock shown (however
         # long a loaded machine took to get here).
@@ -150,7 +143,14 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         other.wait_for_selector("#conn.on")
         page.fill("#sync-input", "00:31:15")
         page.click("#sync-btn")
-        other.wait_for_function("document.getElementById('clock').textContent.startsWith('00:31:')")
+        other.wait_for_function(
+            "() => document.getElementById('clock').textContent.startsWith('00:31:')")
         assert other.inner_text("#now-speaker") == "Slovenia"
+        # The console itself never trips its Content-Security-Policy.
+        other.add_init_script(CSP_WATCH)
+        other.reload()
+        other.wait_for_selector("#log li.post.card")
+        for p in (page, other):
+            assert p.evaluate("() => window.__cspViolations") == []
     finally:
         con.stop()

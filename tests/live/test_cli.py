@@ -53,3 +53,12 @@ def test_live_errors_are_plain(tmp_path):
     assert r.exit_code != 0 and "schedules/bad.toml:3: error:" in r.output
     r = CliRunner().invoke(main, ["-C", str(root), "live", "who", "us-upr-2020", "--at", "soon"])
     assert r.exit_code != 0 and "hh:mm:ss" in r.output
+
+
+def test_live_allow_host_takes_a_name_without_port_or_wildcard(tmp_path):
+    root = project(tmp_path)
+    for bad in ("evil.example:80", "*.lan", "http://console.lan", ""):
+        r = CliRunner().invoke(main, ["-C", str(root), "live", "us-upr-2020", "--allow-host", bad])
+        assert r.exit_code == 2 and "is not a host name or address" in r.output, (bad, r.output)
+    r = CliRunner().invoke(main, ["-C", str(root), "live", "serve", "--help"])
+    assert "--allow-host NAME" in r.output and "--post-rate" in r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 import sys
@@ -35,12 +36,21 @@ def _session(name: str) -> tuple[Any, Any]:
         raise click.ClickException(str(e)) from e
 
 
+def _host_names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\.?|\[?[0-9A-Fa-f:.]+\]?", name):
+            raise click.BadParameter(f"{name!r} is not a host name or address (no port, no "
+                                     "wildcards)")
+    return value
+
+
 @click.group(cls=LiveGroup)
 def live() -> None:
     """Review-day live console keyed to the webcast clock.
 
     \b
       uprbuzz live SESSION [--host 127.0.0.1] [--port N] [--rehearse] [--speed X]
+                           [--allow-host NAME] [--post-rate N]
       uprbuzz live who SESSION --at HH:MM:SS [--json]
     SESSION is a name under schedules/ (us-upr-2020) or a path to a session .toml.
     """
@@ -52,13 +62,20 @@ def live() -> None:
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free port).")
 @click.option("--rehearse", is_flag=True, help="Replay on a simulated clock against the sandbox.")
 @click.option("--speed", type=float, default=10.0, show_default=True, help="Rehearsal clock speed.")
-def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> None:
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", callback=_host_names,
+              help="Also answer to this Host name (besides 127.0.0.1, localhost, [::1] and the "
+                   "--host address); repeatable.")
+@click.option("--post-rate", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Posts per operator in any minute (0: no limit).")
+def serve(session: str, host: str, port: int, rehearse: bool, speed: float,
+          allow_hosts: tuple[str, ...], post_rate: int) -> None:
     """Serve the console for SESSION (prints its URL with the access token).
 
     \b
     Example:
       uprbuzz live us-upr-2020                        # review day
       uprbuzz live us-upr-2020 --rehearse --speed 10  # practise on the sandbox
+      uprbuzz live us-upr-2020 --host 0.0.0.0 --allow-host console.lan
     """
     import os
 
@@ -101,8 +118,8 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float) -> N
                f"{len(console.store.pending(console.key))}")
     sys.stdout.flush()
     try:
-        uvicorn.run(create_app(console, token), host=host, port=port, log_level="warning",
-                    timeout_graceful_shutdown=2)
+        app = create_app(console, token, allowed_hosts=(host, *allow_hosts), post_rate=post_rate)
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
     finally:
         if runner:
             runner.stop()

@@ -22,7 +22,31 @@ function clockText(s) {
   if (d < 1) return hms(s);
   return s < 0 ? `starts in ${d} day${d > 1 ? "s" : ""}` : `${d} day${d > 1 ? "s" : ""} after the start`;
 }
-function esc(s) { const d = document.createElement("div"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
+// Everything shown comes from the session file, the operators and the platforms: it is put into
+// the page as text nodes and attribute values (h() below), never parsed as HTML, so a speaker
+// called `"><img onerror=…>` is just a strange name. The server's Content-Security-Policy
+// (no inline script) is the second wall.
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (/^on/i.test(k)) throw new Error("event handlers are set as properties, not attributes");
+    el.setAttribute(k, String(v));
+  }
+  for (const kid of kids.flat()) {
+    if (kid == null || kid === false) continue;
+    el.append(kid instanceof Node ? kid : String(kid));  // a string becomes a text node
+  }
+  return el;
+}
+// A class name made of word characters only (a state or platform name from the server).
+function cls(s) { return String(s == null ? "" : s).replace(/[^\w-]/g, ""); }
+// Only http(s) links are links: a javascript: or data: URL from a platform is shown as text.
+function safeUrl(u) {
+  try { const url = new URL(String(u)); return /^https?:$/.test(url.protocol) ? url.href : null; }
+  catch (e) { return null; }
+}
+function showError(e) { $("compose-error").textContent = e.message; }
 
 async function api(name, body) {
   const r = await fetch("/api/" + name, {
@@ -125,18 +149,16 @@ async function post() {
 // --- recommendations ----------------------------------------------------------------------------
 async function loadRecs(state) {
   recsFor = state;
-  const ul = $("recs"); ul.innerHTML = "";
+  const ul = $("recs"); ul.replaceChildren();
   if (!state || !S || !S.session.has_recommendations) return;
   const r = await fetch("/api/recommendations?state=" + encodeURIComponent(state), {credentials: "same-origin"});
   if (!r.ok) return;
   const data = await r.json();
   if (recsFor !== state) return;
   for (const rec of data.items) {
-    const li = document.createElement("li");
-    li.innerHTML = `<button class="rec-card" type="button">Card</button> <span><b>${esc(rec.paragraph)}</b> ${esc(rec.text)}</span>`;
-    const btn = li.querySelector("button");
+    const btn = h("button", {class: "rec-card", type: "button"}, "Card");
     btn.onclick = () => card(state, rec.paragraph, rec.text, btn);
-    ul.appendChild(li);
+    ul.append(h("li", {}, btn, " ", h("span", {}, h("b", {}, rec.paragraph), " ", rec.text)));
   }
 }
 async function card(state, paragraph, text, btn) {
@@ -154,43 +176,63 @@ function render(state) {
   S = state; received = performance.now();
   $("rehearsal").hidden = !S.session.rehearsal;
   if (first || $("mark-select").options.length !== S.timeline.length) {
-    $("mark-select").innerHTML = S.timeline.map((e) =>
-      `<option value="${e.index}">${esc(e.kind === "speaker" ? e.name : e.segment + " · " + e.name)}</option>`).join("");
+    $("mark-select").replaceChildren(...S.timeline.map((e) =>
+      new Option(e.kind === "speaker" ? e.name : e.segment + " · " + e.name, String(e.index))));
   }
   if (document.activeElement !== $("template-input")) $("template-input").value = S.template;
   renderCues(); renderLog();
   lastEntry = null; tick();
 }
 function renderCues() {
-  const rows = S.cues.map((c) => `<tr data-id="${esc(c.id)}" data-state="${c.state}" ${c.due != null ? `data-due="${c.due}"` : ""} class="${c.state}">
-    <td>${esc(c.due_hms || "")}<div class="muted">${esc(c.trigger)}</div></td><td>${esc(c.text)}</td>
-    <td>${c.state === "ready" ? `<button class="cue-fire" type="button">Fire</button> <button class="cue-skip" type="button">Skip</button>` : esc(c.state)}</td></tr>`);
-  const tb = document.querySelector("#cues tbody"); tb.innerHTML = rows.join("");
-  for (const b of tb.querySelectorAll("button")) {
-    b.onclick = async () => {
-      const id = b.closest("tr").dataset.id;
-      try { await api("cue", {id, action: b.classList.contains("cue-skip") ? "skip" : "fire"}); }
-      catch (e) { $("compose-error").textContent = e.message; }
-    };
-  }
+  const rows = S.cues.map((c) => {
+    let action;
+    if (c.state === "ready") {
+      const fire = h("button", {class: "cue-fire", type: "button"}, "Fire");
+      const skip = h("button", {class: "cue-skip", type: "button"}, "Skip");
+      fire.onclick = () => api("cue", {id: c.id, action: "fire"}).catch(showError);
+      skip.onclick = () => api("cue", {id: c.id, action: "skip"}).catch(showError);
+      action = [fire, " ", skip];
+    } else {
+      action = c.state;
+    }
+    return h("tr", {"data-id": c.id, "data-state": c.state, "data-due": c.due, class: cls(c.state)},
+      h("td", {}, c.due_hms || "", h("div", {class: "muted"}, c.trigger)),
+      h("td", {}, c.text),
+      h("td", {}, action));
+  });
+  document.querySelector("#cues tbody").replaceChildren(...rows);
 }
 function renderLog() {
   const items = S.posts.slice().reverse().map((p) => {
     const plats = S.session.platforms.map((name) => {
       const i = p.platforms[name] || {state: "queued"};
-      const link = i.url ? ` <a class="link-${name}" href="${esc(i.url)}" target="_blank" rel="noopener">${esc(i.url)}</a>` : "";
-      const err = i.error ? ` <span class="error">${esc(i.error)}${i.retry_in ? " (retrying in " + i.retry_in + " s)" : ""}</span>` : "";
-      return `<span class="plat ${esc(i.state)}" data-platform="${name}">${name}: <span class="pstate">${esc(i.state)}</span>${link}${err}</span>`;
-    }).join("");
-    const retry = ["failed", "partial", "sending"].includes(p.state) ? ` <button class="retry" type="button" data-n="${p.n}">Retry</button>` : "";
-    return `<li class="post ${p.kind}" data-n="${p.n}" data-state="${p.state}">
-      <div class="meta">#${p.n} · ${p.offset != null ? hms(p.offset) : ""} · ${esc(p.speaker || "")} · ${p.kind} · <span class="state">${esc(p.state)}</span>${retry}</div>
-      <div class="text">${esc(p.text)}</div><div>${plats}</div></li>`;
+      const span = h("span", {class: "plat " + cls(i.state), "data-platform": name},
+        name + ": ", h("span", {class: "pstate"}, i.state));
+      const url = i.url ? safeUrl(i.url) : null;
+      if (url) {
+        span.append(" ", h("a", {class: "link-" + cls(name), href: url, target: "_blank",
+                                 rel: "noopener noreferrer"}, i.url));
+      } else if (i.url) {
+        span.append(" ", i.url);
+      }
+      if (i.error) {
+        span.append(" ", h("span", {class: "error"},
+          i.error + (i.retry_in ? " (retrying in " + i.retry_in + " s)" : "")));
+      }
+      return span;
+    });
+    const meta = h("div", {class: "meta"},
+      "#" + p.n + " · " + (p.offset != null ? hms(p.offset) : "") + " · " + (p.speaker || "") +
+      " · " + p.kind + " · ", h("span", {class: "state"}, p.state));
+    if (["failed", "partial", "sending"].includes(p.state)) {
+      const retry = h("button", {class: "retry", type: "button", "data-n": p.n}, "Retry");
+      retry.onclick = () => api("retry", {n: Number(p.n)}).catch(showError);
+      meta.append(" ", retry);
+    }
+    return h("li", {class: "post " + cls(p.kind), "data-n": p.n, "data-state": p.state},
+      meta, h("div", {class: "text"}, p.text), h("div", {}, plats));
   });
-  $("log").innerHTML = items.join("");
-  for (const b of document.querySelectorAll("#log button.retry")) {
-    b.onclick = () => api("retry", {n: Number(b.dataset.n)}).catch((e) => { $("compose-error").textContent = e.message; });
-  }
+  $("log").replaceChildren(...items);
 }
 
 // --- wiring -------------------------------------------------------------------------------------
