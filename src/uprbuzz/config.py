@@ -105,7 +105,7 @@ class BlueskyConfig:
     pds_url: str = "https://bsky.social"
     handle: str | None = None
     password: Secret | None = None  # an app password
-    image_budget: int = 1_000_000
+    image_budget: int | None = None  # bytes per image; None: the platform's default (platforms/limits.py)
     timeout: float = 30.0
 
     @property
@@ -220,7 +220,7 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         or r.get("platforms.bluesky", "pds_url", "https://bsky.social", _url),
         handle=env.get("UPRBUZZ_BLUESKY_HANDLE") or r.get("platforms.bluesky", "handle", None, _str),
         password=_secret(env, "UPRBUZZ_BLUESKY_PASSWORD"),
-        image_budget=r.get("platforms.bluesky", "image_budget", 1_000_000, _bytes),
+        image_budget=r.get("platforms.bluesky", "image_budget", None, _bytes),
         timeout=r.get("platforms.bluesky", "timeout", 30.0, _seconds),
     )
     return Config(

@@ -179,16 +179,17 @@ def test_reconcile_after_crash(env):
     x.posts.append({"id": "77", "key": None, "text": "landed", "parent": None, "media": [],
                     "langs": ("en",), "link": None, "at": clock.now()})
     # crash before a Bluesky write was sent
-    store.publications.claim("b", "bluesky", [(0, "lost", "k-lost")], "h", "o", clock.now(),
+    key = bs.new_keys(1)[0]  # a real TID, chosen before the crash as the loop does
+    store.publications.claim("b", "bluesky", [(0, "lost", key)], "h", "o", clock.now(),
                              timedelta(minutes=15))
     store.db.execute("UPDATE publications SET owner=?", (f"{host}:999999999:1:dead",))
     pub.reconcile()
     a = store.publications.lane("a", "x")[0]
     b = store.publications.lane("b", "bluesky")[0]
     assert a.state == "sent" and a.remote_id == "77"
-    assert b.state == "deferred" and b.idem_key == "k-lost"
+    assert b.state == "deferred" and b.idem_key == key
     pub.publish_post(post("b", ("lost",)), platforms=["bluesky"])
-    assert bs.keys_seen == [["k-lost"]] and bs.texts() == ["lost"]
+    assert bs.keys_seen == [[key]] and bs.texts() == ["lost"]
     pub.publish_post(post("a", ("landed",)), platforms=["x"])
     assert x.texts() == ["landed"]
 

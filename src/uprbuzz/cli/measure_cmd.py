@@ -45,7 +45,7 @@ def render(r: dict) -> str:
          "ok" if x["valid"] else "empty" if x["weighted_length"] == 0
          else "TOO LONG" if x["weighted_length"] > x["limit"] else "INVALID CHARACTER"),
         ("Bluesky", f"{b['graphemes']} graphemes", str(b["limit"]), verdict(b["graphemes"] <= b["limit"])),
-        ("", f"{b['bytes']} bytes", "3000", verdict(b["bytes"] <= 3000)),
+        ("", f"{b['bytes']} bytes", str(b["max_bytes"]), verdict(b["bytes"] <= b["max_bytes"])),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]

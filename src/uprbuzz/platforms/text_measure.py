@@ -229,14 +229,14 @@ def _detect(text: str) -> list[tuple[str, int, int, str]]:
         if uri.endswith(")") and "(" not in uri:
             uri, end = uri[:-1], end - 1
         out.append(("link", b(start), b(end), uri))
-    for m in _TAG.finditer(text):
-        tag = m.group(2)
+    for t in _TAG.finditer(text):  # a `regex` match (the other loops: `re`)
+        tag = t.group(2)
         if not tag:
             continue
         tag = _TRAILING_PUNCT.sub("", tag)
         if not tag or (len(tag) > TAG_GRAPHEMES and graphemes(tag) > TAG_GRAPHEMES):
             continue
-        start = m.end(1)
+        start = t.end(1)
         out.append(("tag", b(start), b(start + 1 + len(tag)), tag))
     for m in _CASHTAG.finditer(text):
         ticker = m.group(2).upper()
@@ -278,6 +278,6 @@ def measure(text: str) -> dict[str, Any]:
         "x": {"weighted_length": x.weighted_length, "limit": x.limit, "valid": x.valid},
         "bluesky": {
             "graphemes": bs.graphemes, "bytes": bs.bytes, "limit": bs.limit,
-            "valid": bs.valid, "facets": bs.facets,
+            "max_bytes": BLUESKY.max_bytes, "valid": bs.valid, "facets": bs.facets,
         },
     }

@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
 
     limits = {**DEFAULT_LIMITS, **{k: tuple(v) for k, v in json.loads(args.limits).items()}}
     srv = serve(args.host, args.port, accounts=accounts, faults=json.loads(args.faults),
-                limits=limits, state_path=args.state,  # type: ignore[arg-type]
+                limits=limits, state_path=args.state,
                 processing_seconds=args.processing_seconds, background=False)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.httpd.shutdown).start())
     print(f"X API stand-in listening on {srv.url}", flush=True)

@@ -61,23 +61,23 @@ class _Validator(RequestValidator):
     def tokens(self) -> dict[tuple[str, str], XAccount]:
         return {(a.consumer_key, a.access_token): a for a in self._accounts}
 
-    def validate_client_key(self, client_key, request):  # type: ignore[override]
+    def validate_client_key(self, client_key, request):
         return client_key in self.apps
 
-    def get_client_secret(self, client_key, request):  # type: ignore[override]
+    def get_client_secret(self, client_key, request):
         return self.apps.get(client_key, "dummy-secret")
 
-    def validate_access_token(self, client_key, token, request):  # type: ignore[override]
+    def validate_access_token(self, client_key, token, request):
         return (client_key, token) in self.tokens
 
-    def get_access_token_secret(self, client_key, token, request):  # type: ignore[override]
+    def get_access_token_secret(self, client_key, token, request):
         acct = self.tokens.get((client_key, token))
         return acct.access_secret if acct else "dummy-secret"
 
-    def validate_realms(self, *args, **kwargs):  # type: ignore[override]
+    def validate_realms(self, *args, **kwargs):
         return True
 
-    def validate_timestamp_and_nonce(self, client_key, timestamp, nonce, request,  # type: ignore[override]
+    def validate_timestamp_and_nonce(self, client_key, timestamp, nonce, request,
                                      request_token=None, access_token=None):
         now = time.time()
         key = (client_key, str(timestamp), nonce, access_token or "")
