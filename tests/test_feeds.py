@@ -17,6 +17,7 @@ from uprbuzz.sources.feeds.feed_items import (
     Item,
     clean,
     feed_configs,
+    is_web_url,
     item_post,
     parse_feed,
     render_text,
@@ -176,6 +177,66 @@ def test_slow_server_times_out(feed_server) -> None:  # type: ignore[no-untyped-
     assert time.perf_counter() - t0 < 1.9
 
 
+# --- links -----------------------------------------------------------------------------------
+
+def test_is_web_url() -> None:
+    for ok in ("https://blog.example.org/post/x", "HTTP://Example.org",
+               "https://bücher.example/p?q=1#f", "http://127.0.0.1:8080/feed"):
+        assert is_web_url(ok), ok
+    for bad in (None, "", "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)",
+                "java\tscript:alert(1)", "data:text/html,<script>alert(1)</script>",
+                "file:///etc/passwd", "file://etc/passwd", "vbscript:x", "/post/relative",
+                "//evil.example/x", "https:", "https://", "http:/evil.example",
+                "https:\\\\evil.example", "https://[::1", "https://example.org/a\nb",
+                "https://example.org/\x00", "ftp://example.org/f", "mailto:a@example.org"):
+        assert not is_web_url(bad), bad
+
+
+BAD_LINKS = {"js": "javascript:alert(document.cookie)", "data": "data:text/html;base64,PHNjcmlwdD4=",
+             "file": "file:///etc/passwd", "case": "JaVaScRiPt:alert(1)",
+             "tab": "java&#x09;script:alert(1)"}
+
+
+@pytest.mark.parametrize("mode", ["approve", "draft"])
+def test_links_that_are_no_web_address_never_reach_a_post(feed_server, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                          mode: str) -> None:
+    cfg = project(tmp_path)
+    feed = FeedConfig("blog", feed_server.url, "{title} {link}", mode=mode,
+                      card={"template": "blog"})
+    feed_server.body = rss()
+    clock = FixedClock(T0)
+    later = T0 + timedelta(minutes=5)
+    img = '<enclosure url="file:///etc/passwd" length="0" type="image/png"/>'
+    with Store.open(tmp_path / "s.sqlite") as store:
+        poll_feed(cfg, store, feed, clock=clock)  # the subscription
+        feed_server.body = rss(*(item(k, f"Post {k}", later, link=v) for k, v in BAD_LINKS.items()),
+                               item("ok", "Fine", later, link="https://blog.example.org/post/fine",
+                                    extra=img))
+        clock.advance(600)
+        r = poll_feed(cfg, store, feed, clock=clock)
+        assert [p.id for p in r.posts] == ["feed/fine"]
+        assert r.posts[0].link == "https://blog.example.org/post/fine"
+        line = r.summary()  # what `feeds poll`, `tick` and `run` print
+        assert "1 new (feed/fine)" in line and f"{len(BAD_LINKS)} refused: " in line
+        assert "'javascript:alert(document.cookie)', which is not an http(s) web address" in line
+        assert "'file://" in line and "'data:text/html;base64,PHNjcmlwdD4='" in line
+        written = [p.parts[0].text for p in store.posts.stored()] + [
+            f.read_text() for f in (tmp_path / "posts").rglob("*.md")]
+        assert len(written) == 1
+        assert not any(s in w.lower() for w in written for s in ("javascript:", "data:", "file:",
+                                                                 "script:"))
+        # a refused item is not recorded as handled: once its link is fixed, it is posted
+        feed_server.body = rss(item("js", "Post js", later,
+                                    link="https://blog.example.org/post/js-fixed"))
+        clock.advance(600)
+        assert [p.id for p in poll_feed(cfg, store, feed, clock=clock).posts] == ["feed/js-fixed"]
+    # however an item reaches item_post, a post never carries such a link
+    for link in BAD_LINKS.values():
+        with pytest.raises(FeedError, match="not an http"):
+            item_post(Item("guid:x", "X", link, "", None, None, ()), feed, "feed/x", at=None,
+                      status="draft")
+
+
 # --- polling --------------------------------------------------------------------------------
 
 def test_poll_honours_etag_and_posts_each_new_item_once(feed_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -307,7 +368,8 @@ def test_feed_config_validation(tmp_path: Path) -> None:
     assert f.interval == timedelta(hours=1)
     for bad, words in [({"name": "b", "url": "https://e.org", "mdoe": "x"}, "did you mean 'mode'"),
                        ({"name": "b", "url": "ftp://e.org"}, "url"),
-                       ({"name": "b", "url": "https://e.org", "mode": "auto"}, "mode")]:
+                       ({"name": "b", "url": "https://e.org", "mode": "auto"}, "mode"),
+                       ({"name": "b", "url": "https://e.org", "timeout": 0}, "timeout")]:
         with pytest.raises(ConfigError, match=words):
             feed_configs(Config(root=tmp_path, feeds=(bad,)))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import html
+import io
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin, urlparse, urlsplit
 
 from uprbuzz.model import PLATFORMS, Card, Part, Post
 from uprbuzz.sources.feeds.feed_fetch import MAX_BYTES, TIMEOUT, FeedError, check_safe
@@ -89,6 +90,9 @@ def feed_configs(config: Config) -> list[FeedConfig]:
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{where} ({name}): backfill, timeout and max_bytes are numbers "
                               f"({e})") from e
+        if not 0 < out[-1].timeout < float("inf") or out[-1].max_bytes <= 0:
+            raise ConfigError(f"{where} ({name}): timeout (seconds for the whole fetch) and "
+                              "max_bytes must be above 0")
     return out
 
 
@@ -177,16 +181,17 @@ _MOJIBAKE = re.compile("[\u0080-\u009f\ufffd]|[\u00c2\u00c3][\u00a0-\u00bf]")
 
 def parse_feed(body: bytes) -> tuple[list[Item], list[str]]:
     """Items (newest first as the feed lists them) and warnings; FeedError when unusable."""
-    check_safe(body)
     if not body.strip():
         raise FeedError("the feed is empty")
+    text = check_safe(body)  # decoded as feedparser decodes, refused if it declares entities
     import feedparser
 
-    d = feedparser.parse(body, sanitize_html=True, resolve_relative_uris=True)
+    # The checked UTF-8, as a stream: feedparser treats bytes that look like a path or URL as
+    # one and reads that instead.
+    d = feedparser.parse(io.BytesIO(text.utf8), sanitize_html=True, resolve_relative_uris=True)
     exc = d.get("bozo_exception")
-    kind = type(exc).__name__ if exc is not None else ""
-    if kind in ("CharacterEncodingOverride", "CharacterEncodingUnknown"):
-        raise FeedError(f"the feed is wrongly encoded: {exc}")
+    if exc is None and text.problem:  # well-formed, but not in the encoding it declares
+        raise FeedError(f"the feed is wrongly encoded: {text.problem}")
     # A truncated document can yield an empty entry: only ones with content count.
     entries = [e for e in d.get("entries") or () if e.get("title") or e.get("link")
                or e.get("summary") or e.get("content")]
@@ -247,9 +252,34 @@ def _image(e: Mapping[str, Any], first_img: str | None, base: str) -> str | None
     for c in cands:
         if c and not c.startswith("data:"):
             url = urljoin(base, c) if base else c
-            if urlparse(url).scheme in ("http", "https"):
+            if is_web_url(url):
                 return url
     return None
+
+
+# --- links ------------------------------------------------------------------------------------
+
+def is_web_url(url: str | None) -> bool:
+    """An absolute ``http://`` or ``https://`` address with a host: the only links a feed may
+    put into a post (never ``javascript:``, ``data:``, ``file:``, nor a relative path).
+    Whitespace or control characters anywhere (a tab in ``java\\tscript:``) make it none."""
+    if not url or any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
+
+
+def link_problem(item: Item) -> str | None:
+    """Why ``item`` may not become a post because of its link, or None (no link is fine)."""
+    if item.link is None or is_web_url(item.link):
+        return None
+    shown = item.link if len(item.link) <= 60 else item.link[:59] + "…"
+    return (f"item {item.title[:60]!r} links to {shown!r}, which is not an http(s) web "
+            "address; only those are posted")
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -301,6 +331,10 @@ def _fits(text: str) -> bool:
 
 def item_post(item: Item, feed: FeedConfig, post_id: str, *, at: datetime | None,
               status: str) -> Post:
+    """The post for ``item``; FeedError if its link is no web address (see is_web_url)."""
+    problem = link_problem(item)
+    if problem:
+        raise FeedError(problem)
     card = None
     if feed.card:
         fields = {k: str(v).format_map(_fields(item, feed, item.summary))

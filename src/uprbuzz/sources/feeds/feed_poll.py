@@ -23,6 +23,7 @@ from uprbuzz.sources.feeds.feed_items import (
     feed_configs,
     item_post,
     item_slug,
+    link_problem,
     parse_feed,
     wanted,
 )
@@ -43,6 +44,7 @@ class PollResult:
     posts: list[Post] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # draft files written (relative to root)
     skipped: int = 0  # old (before the subscription), filtered by tags, already handled
+    refused: list[str] = field(default_factory=list)  # items that may not be posted, and why
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -56,12 +58,15 @@ class PollResult:
         if self.status == "not-modified":
             return f"{self.feed}: not modified"
         made = ", ".join(p.id for p in self.posts) or "no new items"
-        return f"{self.feed}: {len(self.posts)} new ({made}); {self.skipped} skipped"
+        line = f"{self.feed}: {len(self.posts)} new ({made}); {self.skipped} skipped"
+        if self.refused:
+            line += f"; {len(self.refused)} refused: " + "; ".join(self.refused)
+        return line
 
     def as_dict(self) -> dict[str, object]:
         return {"feed": self.feed, "status": self.status, "posts": [p.id for p in self.posts],
-                "files": self.files, "skipped": self.skipped, "warnings": self.warnings,
-                "error": self.error}
+                "files": self.files, "skipped": self.skipped, "refused": self.refused,
+                "warnings": self.warnings, "error": self.error}
 
 
 def poll_feed(config: Config, store: Store, feed: FeedConfig, *, clock: Clock,
@@ -99,6 +104,10 @@ def poll_feed(config: Config, store: Store, feed: FeedConfig, *, clock: Clock,
         if not wanted(it, feed) or not _is_new(it, st.subscribed_at, first, backfill):
             store.feeds.record(feed.name, it.key, None, it.published, now)
             res.skipped += 1
+            continue
+        problem = link_problem(it)
+        if problem:  # not recorded: once the blog fixes the link, the item is posted
+            res.refused.append(problem)
             continue
         try:
             post, path = _make(config, store, feed, it, now)
