@@ -54,6 +54,6 @@ text = "UPR countdown: {date}, {time} New York"
         sent = store.db.query("SELECT post_id, sent_at FROM publications WHERE state='sent' "
                               "ORDER BY sent_at")
         assert [r["post_id"] for r in sent] == [o.id for o in occurrences]
-        for r, o in zip(sent, occurrences):
+        for r, o in zip(sent, occurrences, strict=False):
             local = datetime.fromisoformat(r["sent_at"]).astimezone(NY)
             assert local.strftime("%H:%M") == "09:00" and local.date() == o.at.date()

@@ -168,7 +168,7 @@ def test_sixty_day_campaign_across_dst_ticks_each_occurrence_out_once(  # type: 
     assert utc_hours == {13: 17, 14: 43}
 
     quiet = []
-    for item, at in zip(items, whens):
+    for item, at in zip(items, whens, strict=False):
         fire = at + timedelta(seconds=2)
         if item["post_id"].split("/")[-1] in DST_DAYS:
             out = run_uprbuzz(["tick"], root, env, extra_env=now_env(fire))

@@ -48,7 +48,7 @@ def test_logo_from_media_is_drawn_in_the_footer(tmp_path) -> None:
     from PIL import Image
 
     from uprbuzz.cards import render
-    from uprbuzz.cards.brand import load_brand
+    from uprbuzz.cards.brand import BrandError, load_brand
 
     (tmp_path / "media").mkdir()
     Image.new("RGBA", (200, 80), (255, 0, 0, 255)).save(tmp_path / "media" / "logo.png")
@@ -57,7 +57,7 @@ def test_logo_from_media_is_drawn_in_the_footer(tmp_path) -> None:
     red = [xy for xy in ((x, y) for x in range(1300, 1530, 6) for y in range(760, 830, 4))
            if out.image.getpixel(xy) == (255, 0, 0)]
     assert red, "logo not drawn bottom right"
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(BrandError, match="not found"):
         load_brand(SimpleNamespace(brand={"logo": "media/nope.png"}, root=tmp_path, name="x"))
 
 

@@ -164,7 +164,7 @@ def _rich_cases() -> list[tuple[str, str, list[tuple[str, int, int, str]]]]:
         out.append(("segments", c["input"], exp))
     for key in ("tags", "cashtags"):
         for c in data[key]:
-            exp = [("tag", i["byteStart"], i["byteEnd"], t) for t, i in zip(c["tags"], c["indices"])]
+            exp = [("tag", i["byteStart"], i["byteEnd"], t) for t, i in zip(c["tags"], c["indices"], strict=False)]
             out.append((key, c["input"], exp))
     return out
 

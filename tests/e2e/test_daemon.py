@@ -43,7 +43,7 @@ def ledger(root: Path) -> list[dict]:
 class Daemon:
     def __init__(self, root: Path, env: dict[str, str], log: Path) -> None:
         self.log = log
-        self.fh = open(log, "ab")
+        self.fh = open(log, "ab")  # noqa: SIM115 - the daemon writes to it until terminate()
         self.proc: subprocess.Popen[bytes] = popen_uprbuzz(
             ["run"], root, env, stdout=self.fh, stderr=subprocess.STDOUT)
         wait_for(lambda: "uprbuzz run: watching" in self.output() or self.proc.poll() is not None,

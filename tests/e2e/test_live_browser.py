@@ -95,7 +95,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         assert len(tweets) == 5
         anchor = tweets[0]
         assert anchor["in_reply_to_tweet_id"] is None and "LIVE from Geneva" in anchor["text"]
-        for prev, t in zip(tweets, tweets[1:]):
+        for prev, t in zip(tweets, tweets[1:], strict=False):
             assert t["in_reply_to_tweet_id"] == prev["id"]
             assert t["conversation_id"] == anchor["id"]
         assert [t["text"] for t in tweets[1:4]] == TEXTS
@@ -107,7 +107,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         assert len(recs) == 5
         root_uri = recs[0]["uri"]
         assert "reply" not in recs[0]["value"]
-        for prev, r in zip(recs, recs[1:]):
+        for prev, r in zip(recs, recs[1:], strict=False):
             assert r["value"]["reply"]["root"]["uri"] == root_uri
             assert r["value"]["reply"]["parent"]["uri"] == prev["uri"]
         assert [r["value"]["text"] for r in recs[1:4]] == TEXTS
@@ -130,7 +130,7 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         clock, speaker = page.evaluate(
             "[document.getElementById('clock').textContent,"
             " document.getElementById('now-speaker').textContent]")
-        shown = sum(int(x) * m for x, m in zip(clock.split(":"), (3600, 60, 1)))
+        shown = sum(int(x) * m for x, m in zip(clock.split(":"), (3600, 60, 1), strict=False))
         now = con.state()
         assert abs(shown - now["clock"]["offset"]) < 3
         due = {e["name"] for e in now["timeline"]

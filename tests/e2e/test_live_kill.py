@@ -44,7 +44,7 @@ def test_kill_mid_post_then_restart(tmp_path, xapi, bsky_config, pds):
     assert [p["n"] for p in state["posts"]] == [0, 1, 2, 3]
     tweets = list(reversed(xapi.server.store.user_tweets(user)))
     assert [t["text"] for t in tweets][1:] == TEXTS  # once each, in order
-    for prev, t in zip(tweets, tweets[1:]):
+    for prev, t in zip(tweets, tweets[1:], strict=False):
         assert t["in_reply_to_tweet_id"] == prev["id"]
     recs = bsky_posts(pds.url, bsky_config.handle)
     assert [r["value"]["text"] for r in recs][1:] == TEXTS

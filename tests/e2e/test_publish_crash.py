@@ -58,7 +58,7 @@ def assert_exactly_once(xapi, pds, handle: str, expected: dict[str, list[str]]) 
     by_text = {t["text"]: t for t in tweets}
     rec_by_text = {r["value"]["text"]: r for r in recs}
     for parts in expected.values():  # threads: each part replies to the previous one
-        for prev, cur in zip(parts, parts[1:]):
+        for prev, cur in zip(parts, parts[1:], strict=False):
             assert by_text[cur]["in_reply_to_tweet_id"] == by_text[prev]["id"]
             assert rec_by_text[cur]["value"]["reply"]["parent"]["uri"] == rec_by_text[prev]["uri"]
         assert by_text[parts[0]]["in_reply_to_tweet_id"] is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tests.fixtures.publish import (
@@ -149,7 +150,7 @@ def test_publish_everything_and_read_it_back(tmp_path, xapi, bsky_config, pds, o
     assert gone[t1["text"]] and gone[t2["text"]] and gone[t3["text"]]
     left = {r["value"]["text"] for r in pds_records(pds.url, bsky_config.handle)}
     assert not {t1["text"], t2["text"], t3["text"]} & left
-    with pytest.raises(Exception):
+    with pytest.raises(httpx.HTTPStatusError, match="400"):  # RecordNotFound
         pds_record(pds.url, b1["uri"])
     rows = json.loads(run_uprbuzz(["status", "--json", "--post", "review/thread"], root, env).stdout)
     assert {row["state"] for row in rows} == {"retracted"} and len(rows) == 6

@@ -57,7 +57,7 @@ def test_twenty_percent_faults_exactly_once(tmp_path, xapi):
     assert Counter(t["text"] for t in tweets) == want
     by_text = {t["text"]: t for t in tweets}
     for parts in expected.values():
-        for prev, cur in zip(parts, parts[1:]):
+        for prev, cur in zip(parts, parts[1:], strict=False):
             assert by_text[cur]["in_reply_to_tweet_id"] == by_text[prev]["id"]
     # every wait for a rate-limit reset: not early, and never more than 1 s late
     assert waits, "no 429 was waited for"

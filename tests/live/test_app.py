@@ -78,7 +78,7 @@ def test_a_post_is_stored_before_it_is_sent_and_threads_under_the_anchor(client)
     for f in fakes.values():
         f.gate.set()
     wait_for(lambda: all(p.state == "sent" for p in LiveStore(store.db).posts(con.key)))
-    for name, f in fakes.items():
+    for f in fakes.values():
         texts = [p["text"] for p in f.posts]
         assert texts[0] == con.session.anchor and len(texts) == 3
         anchor, first, second = f.posts

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.cards.fonts import FontStack, load_stack
+from uprbuzz.errors import UprbuzzError
 
 AA = 4.5
 RGB = tuple[int, int, int]
@@ -29,7 +30,7 @@ DEFAULTS: dict[str, str] = {
 COLOUR_KEYS = tuple(DEFAULTS)
 
 
-class BrandError(ValueError):
+class BrandError(UprbuzzError, ValueError):
     """A brand kit that cannot be used (bad colour, failing contrast, missing logo or font)."""
 
 

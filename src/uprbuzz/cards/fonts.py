@@ -22,6 +22,8 @@ from typing import Any
 
 import regex
 
+from uprbuzz.errors import UprbuzzError
+
 DEFAULT_DIRS = (
     "/usr/share/fonts/truetype/noto",
     "/usr/share/fonts/opentype/noto",
@@ -45,7 +47,7 @@ _GRAPHEME = regex.compile(r"\X")
 _STICKY = {0x200C, 0x200D, 0xFE0E, 0xFE0F, 0x20E3}
 
 
-class FontError(RuntimeError):
+class FontError(UprbuzzError, RuntimeError):
     """No usable font (not installed, misconfigured) or Pillow lacks raqm."""
 
 

@@ -15,11 +15,12 @@ from uprbuzz.cards import templates as T
 from uprbuzz.cards.brand import Brand, BrandError, load_brand
 from uprbuzz.cards.fonts import check_raqm
 from uprbuzz.cards.layout import Box, Measurer, draw, draw_indexed, fit
+from uprbuzz.errors import UprbuzzError
 
 RENDERER_VERSION = "2"
 
 
-class CardError(ValueError):
+class CardError(UprbuzzError, ValueError):
     """A card that cannot be rendered as asked (missing image, image outside the project)."""
 
 

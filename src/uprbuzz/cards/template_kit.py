@@ -17,9 +17,10 @@ from typing import Any
 
 from uprbuzz.cards import labels as L
 from uprbuzz.cards.layout import Box, Style
+from uprbuzz.errors import UprbuzzError
 
 
-class TemplateError(ValueError):
+class TemplateError(UprbuzzError, ValueError):
     """Unknown template, missing or malformed field."""
 
 

@@ -23,15 +23,18 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 # Re-exported: the Platform protocol's ``limits``; the values live in platforms/limits.py.
+from uprbuzz.errors import UprbuzzError
 from uprbuzz.platforms.limits import Limits as Limits
 
 
-class PlatformError(Exception):
+class PlatformError(UprbuzzError):
+    """What a platform answered, mapped into one tree; ``platform`` names the service."""
+
     retryable = False
 
     def __init__(self, message: str, *, platform: str = "", status: int | None = None) -> None:
         super().__init__(message)
-        self.message, self.platform, self.status = message, platform, status
+        self.platform, self.status = platform, status
 
     def __str__(self) -> str:
         prefix = f"{self.platform}: " if self.platform else ""
