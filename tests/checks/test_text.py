@@ -294,7 +294,8 @@ def test_bluesky_limits():
 
 def test_measure_shape():
     m = measure("hi #upr")
-    assert set(m) == {"x", "bluesky"}
+    assert set(m) == {"x", "bluesky", "mastodon"}
+    assert set(m["mastodon"]) == {"length", "limit", "valid"}
     assert set(m["x"]) == {"weighted_length", "limit", "valid"}
     assert set(m["bluesky"]) == {"graphemes", "bytes", "limit", "max_bytes", "valid", "facets"}
     assert set(m["bluesky"]["facets"][0]) == {"type", "byte_start", "byte_end", "value"}

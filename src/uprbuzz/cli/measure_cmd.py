@@ -1,4 +1,5 @@
-"""``uprbuzz measure [--json] TEXT``: what X and Bluesky will count for a text (``-``: stdin)."""
+"""``uprbuzz measure [--json] TEXT``: what X, Bluesky and Mastodon will count for a text
+(``-``: stdin)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import click
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def measure(text: str, as_json: bool) -> None:
-    """Show how X and Bluesky count TEXT (use - to read it from standard input).
+    """Show how X, Bluesky and Mastodon count TEXT (use - to read it from standard input).
+
+    Mastodon's limit is the default 500; an instance may allow more.
 
     \b
     Example:
@@ -34,7 +37,7 @@ def measure(text: str, as_json: bool) -> None:
 
 
 def render(r: dict) -> str:
-    x, b = r["x"], r["bluesky"]
+    x, b, m = r["x"], r["bluesky"], r["mastodon"]
 
     def verdict(ok: bool) -> str:
         return "ok" if ok else "TOO LONG"
@@ -46,6 +49,7 @@ def render(r: dict) -> str:
          else "TOO LONG" if x["weighted_length"] > x["limit"] else "INVALID CHARACTER"),
         ("Bluesky", f"{b['graphemes']} graphemes", str(b["limit"]), verdict(b["graphemes"] <= b["limit"])),
         ("", f"{b['bytes']} bytes", str(b["max_bytes"]), verdict(b["bytes"] <= b["max_bytes"])),
+        ("Mastodon", f"{m['length']} characters", str(m["limit"]), verdict(m["valid"])),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]

@@ -1,12 +1,13 @@
-"""Every platform fact, declared once: :data:`X` and :data:`BLUESKY`.
+"""Every platform fact, declared once: :data:`X`, :data:`BLUESKY` and :data:`MASTODON`.
 
 Text length, media count and bytes, alt text, formats, rate limits (and X's prices) live here
 and nowhere else; the platforms (``Platform.limits``), the checks, card encoding, the X
 stand-in and the budget all read them. Standard library only, so importing this module costs
 nothing (no tweepy, atproto, Pillow or twitter-text): the warm paths may read it freely.
 
-Sources: /work/shared/reference/x-api.md (§6 prices and rate limits, §7 media, §8 length) and
-bluesky.md (§3 limits, §4 rate limits).
+Sources: /work/shared/reference/x-api.md (§6 prices and rate limits, §7 media, §8 length),
+bluesky.md (§3 limits, §4 rate limits), mastodon.md, and Mastodon's server source (cited at
+:data:`MASTODON`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 MiB = 1024 * 1024
 NO_LIMIT = sys.maxsize  # a rule the platform does not have (e.g. X has no byte limit on text)
@@ -76,6 +78,42 @@ class BlueskyLimits(Limits):
         return self if image_budget is None else replace(self, max_image_bytes=image_budget)
 
 
+@dataclass(frozen=True)
+class MastodonLimits(Limits):
+    """Mastodon's defaults; an instance may differ (some allow 5,000+ characters), so a
+    platform reads ``GET /api/v2/instance`` and uses :meth:`for_instance`."""
+
+    url_chars: int = 23  # every URL counts this many characters (characters_reserved_per_url)
+    max_image_pixels: int = NO_LIMIT  # width x height (image_matrix_limit)
+    mime_types: tuple[str, ...] = ()  # what the instance takes (supported_mime_types)
+
+    def for_instance(self, instance: Mapping[str, Any] | None) -> MastodonLimits:
+        """These limits as an instance states them in ``/api/v2/instance`` (``configuration``);
+        a value the document does not give (older servers have no ``description_limit``) keeps
+        the default."""
+        conf = (instance or {}).get("configuration") or {}
+        statuses = conf.get("statuses") or {}
+        media = conf.get("media_attachments") or {}
+
+        def num(d: Mapping[str, Any], key: str, default: int) -> int:
+            v = d.get(key)
+            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else default
+
+        mimes = media.get("supported_mime_types")
+        return replace(
+            self,
+            max_length=num(statuses, "max_characters", self.max_length),
+            max_images=num(statuses, "max_media_attachments", self.max_images),
+            url_chars=num(statuses, "characters_reserved_per_url", self.url_chars),
+            # image_size_limit is IMAGE_LIMIT, which an upload must stay under ("less_than")
+            max_image_bytes=num(media, "image_size_limit", self.max_image_bytes + 1) - 1,
+            max_alt=num(media, "description_limit", self.max_alt),
+            max_image_pixels=num(media, "image_matrix_limit", self.max_image_pixels),
+            mime_types=tuple(m for m in mimes if isinstance(m, str)) if isinstance(mimes, list)
+            else self.mime_types,
+        )
+
+
 WEB_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 
 X = XLimits(
@@ -134,4 +172,36 @@ BLUESKY = BlueskyLimits(
     create_points=3,
 )
 
-BY_NAME: Mapping[str, Limits] = MappingProxyType({"x": X, "bluesky": BLUESKY})
+# Mastodon's defaults, as upstream Mastodon 4.x declares them (the mastodon/mastodon source):
+# - StatusLengthValidator (app/validators/status_length_validator.rb): MAX_CHARS = 500 grapheme
+#   clusters of spoiler_text + text, URL_PLACEHOLDER_CHARS = 23 (text_measure.mastodon_count).
+# - Status::MEDIA_ATTACHMENTS_LIMIT = 4 (PostStatusService#validate_media!).
+# - MediaAttachment (app/models/media_attachment.rb): IMAGE_LIMIT = 16.megabytes (16 MiB) with
+#   `validates_attachment_size :file, less_than: IMAGE_LIMIT`, so the largest accepted image is
+#   one byte under 16 MiB; MAX_DESCRIPTION_LENGTH = 1_500 (`validates :description, length:`).
+#   Attachmentable::MAX_MATRIX_LIMIT = 33_177_600 pixels (7680x4320).
+# - Rate limits (config/initializers/rack_attack.rb): throttle_per_token_api 300 / 5 min
+#   (throttle_authenticated_api is 1,500 / 5 min per account, across its tokens),
+#   throttle_api_media 30 / 30 min (POST /api/v{1,2}/media), throttle_api_delete 30 / 30 min
+#   (DELETE /api/v1/statuses/:id); app/lib/rate_limiter.rb: the "statuses" family, 300 posts per
+#   3 hours per account. 429 answers carry X-RateLimit-Limit/-Remaining/-Reset (ISO 8601).
+# Image formats: Mastodon also takes HEIC/HEIF/AVIF; we send what every platform takes.
+MASTODON = MastodonLimits(
+    max_length=500,
+    max_images=4,
+    url_chars=23,
+    max_image_bytes=16 * MiB - 1,
+    max_alt=1500,
+    max_image_pixels=33_177_600,
+    formats=WEB_FORMATS,
+    mime_types=("image/jpeg", "image/png", "image/gif", "image/webp"),
+    rate_limits=_frozen({
+        "API requests": RateLimit(300, 300),  # per access token
+        "API requests per account": RateLimit(1500, 300),
+        "POST /api/v2/media": RateLimit(30, 1800),
+        "DELETE /api/v1/statuses/:id": RateLimit(30, 1800),
+        "POST /api/v1/statuses": RateLimit(300, 10_800),
+    }),
+)
+
+BY_NAME: Mapping[str, Limits] = MappingProxyType({"x": X, "bluesky": BLUESKY, "mastodon": MASTODON})
