@@ -15,15 +15,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from uprbuzz.sandbox import xapi_api as api
+from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, start
 from uprbuzz.sandbox.xapi_oauth import OAuthVerifier, XAccount
 from uprbuzz.sandbox.xapi_store import Faults, XStore
 
@@ -57,7 +55,7 @@ def make_account(username: str = "uprbuzz_sandbox", user_id: str | None = None,
 class XApiServer:
     """A running stand-in: ``.url``, ``.store``, ``.accounts``, ``.set_faults()``, ``.stop()``."""
 
-    def __init__(self, httpd: ThreadingHTTPServer, thread: threading.Thread | None) -> None:
+    def __init__(self, httpd: QuietServer, thread: threading.Thread | None) -> None:
         self.httpd, self.thread = httpd, thread
         self.port = httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -96,55 +94,24 @@ def _timeline(httpd: Any) -> dict[str, Any]:
     return snap
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as requests sessions expect
+class _Handler(JsonHandler):
     server_version = "uprbuzz-xapi/1"
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes: without NODELAY, Nagle + delayed ACK add 40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
     def _read(self) -> api.Request:
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
-        u = urlsplit(self.path)
-        return api.Request(self.command, u.path, parse_qs(u.query, keep_blank_values=True),
-                           {k: v for k, v in self.headers.items()}, body)
+        return self.read_request()
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
         ctype = "application/problem+json" if status >= 400 and "title" in body else "application/json"
-        self.send_header("Content-Type", f"{ctype}; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        # Time spent in the stand-in, so benchmarks can split local overhead from server time.
-        dur = (time.perf_counter() - getattr(self, "_t0", time.perf_counter())) * 1000
-        self.send_header("Server-Timing", f"app;dur={dur:.3f}")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, body, headers, ctype)
 
     def _drop(self) -> None:
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        self.drop()
 
-    def do_GET(self) -> None:
+    def handle_request(self) -> None:
         self._handle()
-
-    do_POST = do_DELETE = do_PUT = do_GET
 
     def _handle(self) -> None:
         srv: Any = self.server
-        self._t0 = time.perf_counter()
         req = self._read()
         if req.path.startswith("/_admin/"):
             return self._admin(srv, req)
@@ -231,17 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"error": f"no admin route {req.method} {req.path}"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # keep-alive client connections must not block stop()
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        # A client that timed out and left (delay faults) is expected, not an error.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
+_Server = QuietServer
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | None = None,
@@ -258,11 +215,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | 
     httpd.store = XStore(limits=limits, faults=faults, state_path=state_path,  # type: ignore[attr-defined]
                          duplicate_window=duplicate_window)
     httpd.processing_seconds = processing_seconds  # type: ignore[attr-defined]
-    thread = None
-    if background:
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="xapi", daemon=True)
-        thread.start()
+    thread = start(httpd, "xapi") if background else None
     return XApiServer(httpd, thread)
 
 

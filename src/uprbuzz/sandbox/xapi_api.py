@@ -7,17 +7,13 @@ Shapes follow X's OpenAPI spec 2.167; error bodies are X's (RFC 7807 problems, o
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import hashlib
 import html
-import json
 import time
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from uprbuzz.platforms.limits import X
+from uprbuzz.sandbox.http_serve import Request as Request  # shared with the Mastodon stand-in
 from uprbuzz.sandbox.xapi_oauth import XAccount
 from uprbuzz.sandbox.xapi_store import XStore, normalise
 
@@ -59,39 +55,6 @@ def not_found(what: str, value: str) -> Answer:
                              "resource_id": value, "type": "https://api.x.com/2/problems/resource-not-found"}],
                  "title": "Not Found Error", "detail": f"Could not find {what} with id: [{value}].",
                  "type": "https://api.x.com/2/problems/resource-not-found", "status": 404}
-
-
-@dataclass
-class Request:
-    method: str
-    path: str  # without query
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-
-    def q(self, name: str) -> str | None:
-        v = self.query.get(name)
-        return v[0] if v else None
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def form(self) -> dict[str, bytes]:
-        """Fields of a multipart or urlencoded body (values as bytes)."""
-        ctype = self.headers.get("Content-Type", "")
-        if ctype.startswith("multipart/form-data"):
-            msg = email.message_from_bytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + self.body,
-                                           policy=email.policy.HTTP)
-            out: dict[str, bytes] = {}
-            for part in msg.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                if name:
-                    payload = part.get_payload(decode=True)  # bytes for a non-multipart part
-                    out[str(name)] = payload if isinstance(payload, bytes) else b""
-            return out
-        if ctype.startswith("application/x-www-form-urlencoded"):
-            return {k: v[0].encode() for k, v in parse_qs(self.body.decode()).items()}
-        return {}
 
 
 def _weighted_length(text: str) -> tuple[int, bool]:

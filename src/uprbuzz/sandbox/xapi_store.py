@@ -13,12 +13,13 @@ import random
 import threading
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from uprbuzz.platforms.limits import X
+from uprbuzz.sandbox.http_serve import FAULT_KINDS, Faults, draw_fault
 
 TWITTER_EPOCH_MS = 1288834974657
 
@@ -26,39 +27,8 @@ TWITTER_EPOCH_MS = 1288834974657
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     route: (r.limit, r.window) for route, r in X.rate_limits.items()}
 
-FAULT_KINDS = ("ok", "error", "delay", "delay_after_write", "rate_limit", "drop_after_write", "drop")
-
-
-@dataclass
-class Faults:
-    """Fault injection. Rates are shares of matching requests (0..1), drawn from a seeded RNG.
-
-    ``script`` lists fault kinds applied, in order, to the next matching requests before any
-    random draw (deterministic tests). ``paths`` limits faults to routes starting with one of
-    the given "METHOD /path" prefixes (empty: every API route).
-    """
-
-    error_rate: float = 0.0  # 503 without applying anything
-    delay_rate: float = 0.0  # sleep delay_seconds, then handle normally
-    delay_seconds: float = 0.0
-    rate_limit_rate: float = 0.0  # 429 with a reset rate_limit_reset seconds ahead
-    rate_limit_reset: float = 2.0
-    drop_rate: float = 0.0  # apply the write, then close the socket without an answer
-    seed: int | None = None
-    paths: list[str] = field(default_factory=list)
-    script: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None, base: Faults | None = None) -> Faults:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d or {}) - known
-        if unknown:
-            raise ValueError(f"unknown fault settings: {sorted(unknown)} (known: {sorted(known)})")
-        merged = {**asdict(base or cls()), **(d or {})}
-        bad = [k for k in merged.get("script", []) if k not in FAULT_KINDS]
-        if bad:
-            raise ValueError(f"unknown fault kinds {bad} (known: {list(FAULT_KINDS)})")
-        return cls(**merged)
+# The fault model is shared with the Mastodon stand-in; re-exported here for older imports.
+__all__ = ["DEFAULT_LIMITS", "FAULT_KINDS", "TWITTER_EPOCH_MS", "Faults", "XStore", "normalise"]
 
 
 def normalise(text: str) -> str:
@@ -104,21 +74,7 @@ class XStore:
 
     def draw_fault(self, route: str) -> str | None:
         with self.lock:
-            f = self.faults
-            if f.paths and not any(route.startswith(p) for p in f.paths):
-                return None
-            if f.script:
-                kind = f.script.pop(0)
-            else:
-                r, kind = self.rng.random(), None
-                for k, rate in (("error", f.error_rate), ("delay", f.delay_rate),
-                                ("rate_limit", f.rate_limit_rate), ("drop_after_write", f.drop_rate)):
-                    if r < rate:
-                        kind = k
-                        break
-                    r -= rate
-            if kind == "ok":  # a scripted pass-through
-                return None
+            kind = draw_fault(self.faults, self.rng, route)
             if kind:
                 self.fault_log.append({"at": time.time(), "route": route, "kind": kind})
             return kind
