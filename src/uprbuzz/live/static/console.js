@@ -5,7 +5,11 @@ const TOKEN = document.querySelector('meta[name="uprbuzz-token"]').content;
 const $ = (id) => document.getElementById(id);
 let S = null;            // last state from the server
 let received = 0;        // performance.now() when S arrived
-let dirty = false;       // the operator typed in the composer
+let prefilled = "";      // what prefill() last put in the composer
+// The composer is the operator's as soon as it holds anything else than what we put there.
+// Judged by its content, not by input events, so a server update racing a keystroke (or a
+// scripted fill) can never overwrite a draft.
+const untouched = () => { const v = $("composer").value; return v === prefilled || v.trim() === ""; };
 let draftId = newId();   // client id of the draft: a resubmitted request is the same post
 let lastEntry = null, recsFor = null, measureTimer = null, posting = false;
 
@@ -86,7 +90,7 @@ function tick() {
   const key = cur ? cur.index : -1;
   if (key !== lastEntry) {
     lastEntry = key;
-    if (!dirty) prefill();
+    if (untouched()) prefill();
     const who = cur && cur.kind === "speaker" ? cur.name : null;
     if (who !== recsFor) loadRecs(who);
     if (cur && document.activeElement !== $("mark-select")) $("mark-select").value = String(cur.index);
@@ -106,7 +110,7 @@ function prefill() {
   const at = t.indexOf("{cursor}");
   t = t.replace("{cursor}", "");
   const ta = $("composer");
-  ta.value = t;
+  ta.value = prefilled = t;
   const pos = at >= 0 ? at : t.length;
   ta.setSelectionRange(pos, pos);
   measure();
@@ -140,7 +144,7 @@ async function post() {
     draftId = newId();
     // The operator may already be typing the next update (the pushed log often beats this
     // answer): only a composer still holding what was posted is reset.
-    if ($("composer").value.trim() === text) { dirty = false; prefill(); }
+    if ($("composer").value.trim() === text) prefill();
   } catch (e) {
     $("compose-error").textContent = e.message;   // the draft stays; resubmitting is safe
   } finally { posting = false; }
@@ -242,7 +246,7 @@ function connect() {
   es.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn on"; };
   es.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn off"; };
 }
-$("composer").addEventListener("input", () => { dirty = $("composer").value.trim() !== ""; measure(); });
+$("composer").addEventListener("input", measure);
 $("composer").addEventListener("keydown", (ev) => {
   if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); post(); }
 });
@@ -257,7 +261,7 @@ $("mark-form").onsubmit = async (ev) => {
   try { await api("mark", {who: $("mark-select").value}); }
   catch (e) { $("compose-error").textContent = e.message; }
 };
-$("template-save").onclick = () => api("template", {template: $("template-input").value}).then(() => { if (!dirty) prefill(); });
+$("template-save").onclick = () => api("template", {template: $("template-input").value}).then(() => { if (untouched()) prefill(); });
 $("card-form").onsubmit = (ev) => {
   ev.preventDefault();
   card($("card-state").value, $("card-paragraph").value, $("card-text").value, $("card-btn"));
