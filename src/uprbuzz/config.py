@@ -113,6 +113,24 @@ class BlueskyConfig:
         return bool(self.handle and self.password)
 
 
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+@dataclass(frozen=True)
+class MastodonConfig:
+    """One Mastodon account: its instance and a bearer token (``UPRBUZZ_<NAME>_ACCESS_TOKEN``)."""
+
+    enabled: bool = True
+    api_url: str = ""  # the instance, e.g. https://mastodon.social (or the sandbox stand-in)
+    access_token: Secret | None = None
+    visibility: str = "public"  # public | unlisted | private | direct, for every post
+    timeout: float = 30.0
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.api_url and self.access_token)
+
+
 @dataclass(frozen=True)
 class Config:
     root: Path

@@ -94,7 +94,7 @@ def require(*modules: str) -> None:
     for module in modules:
         try:
             found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):  # e.g. sys.modules[module] = None
+        except (ImportError, ValueError):  # the third-party module under test: sys.modules[m] = None
             found = False
         if not found:
             raise MissingDependency(module)

@@ -55,10 +55,9 @@ class LazyGroup(click.Group):
             return None
         target, _ = COMMANDS[name]
         mod, attr = target.split(":")
-        try:
-            cmd = getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as e:
-            return _unavailable(name, e)
+        # Imported unconditionally: a missing third-party package surfaces in invoke() above as
+        # one line naming it; a broken uprbuzz module is a bug and shows its traceback.
+        cmd: click.Command = getattr(importlib.import_module(mod), attr)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -81,14 +80,6 @@ def _bug() -> None:
     click.echo(f"uprbuzz {__version__}: this is a bug in uprbuzz, not a problem with your "
                "project: please report it with the traceback above", err=True)
     raise SystemExit(70)  # EX_SOFTWARE
-
-
-def _unavailable(name: str, err: Exception) -> click.Command:
-    @click.command(name, help=f"(unavailable: {err})")
-    def cmd(**_: Any) -> None:
-        raise click.ClickException(f"'{name}' is not available: {err}")
-
-    return cmd
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
