@@ -473,10 +473,17 @@ class _UrlScanner:
         return out
 
 
-def _mastodon_entities(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, replacement) for the URLs and mentions the server rewrites, no overlaps."""
+def mastodon_entities(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, value) of the URLs (kind "url", value the URL) and mentions ("mention",
+    value "user" or "user@domain") Mastodon finds in ``text``, by position, without overlaps:
+    what the server counts specially and links (the Mastodon stand-in renders with it)."""
+    return list(_mastodon_entities(text))
+
+
+@lru_cache(maxsize=1024)
+def _mastodon_entities(text: str) -> tuple[tuple[int, int, str, str], ...]:
     rx = _mastodon_regexes()
-    found: list[tuple[int, int, str]] = []
+    found: list[tuple[int, int, str, str]] = []
     if ":" in text:  # extract_urls_with_indices' shortcut when a scheme is required
         for start, end, url, domain in _UrlScanner(text, rx).scan():
             tco = rx.tco.match(url)
@@ -485,21 +492,21 @@ def _mastodon_entities(text: str) -> list[tuple[int, int, str]]:
                     continue
                 url, end = tco.group(0), start + len(tco.group(0))
             if _idna_ok(domain, len(url)):
-                found.append((start, end, "url"))
+                found.append((start, end, "url", url))
     if "@" in text or "\uff20" in text:
         for m in rx.mention.finditer(text):
             if rx.end_mention.match(text, m.end()):
                 continue  # e.g. "@noël@example.com" is not "@no"
-            name, _, domain = m.group(1).partition("@")
+            _, _, domain = m.group(1).partition("@")
             if domain and len(domain) > _MAX_MENTION_DOMAIN:
                 continue
-            found.append((m.start(1) - 1, m.end(1), "@" + name))
+            found.append((m.start(1) - 1, m.end(1), "mention", m.group(1)))
     found.sort(key=lambda e: e[0])
-    kept: list[tuple[int, int, str]] = []
+    kept: list[tuple[int, int, str, str]] = []
     for e in found:  # Extractor.remove_overlapping_entities
         if not kept or kept[-1][1] <= e[0]:
             kept.append(e)
-    return kept
+    return tuple(kept)
 
 
 _GB9C_JOIN = regex.compile(  # where Unicode 15.1's GB9c joins what Unicode 15.0 breaks
@@ -524,8 +531,9 @@ def mastodon_count(text: str, spoiler_text: str = "", limit: int = MASTODON.max_
     countable = ""
     if not _BLANK.match(text):
         pos, parts = 0, []
-        for start, end, kind in _mastodon_entities(text):
-            parts += [text[pos:start], "x" * url_chars if kind == "url" else kind]
+        for start, end, kind, value in _mastodon_entities(text):
+            parts += [text[pos:start],
+                      "x" * url_chars if kind == "url" else "@" + value.partition("@")[0]]
             pos = end
         countable = "".join(parts) + text[pos:]
     length = _ruby_graphemes(spoiler_text + countable)
