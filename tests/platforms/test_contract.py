@@ -1,14 +1,17 @@
 """One platform contract, the same cases against every backend that plays a platform:
 
-- ``fake-x`` / ``fake-bluesky``: tests.fixtures.publish.FakePlatform (in memory)
+- ``fake-x`` / ``fake-bluesky`` / ``fake-mastodon``: tests.fixtures.publish.FakePlatform
+  (in memory)
 - ``x``: XPlatform (tweepy) against the X API stand-in over HTTP on 127.0.0.1
 - ``bluesky``: BlueskyPlatform (atproto SDK) against the real local PDS (skipped when it is not
   installed; a failure under UPRBUZZ_REQUIRE_SERVERS=1)
+- ``mastodon``: MastodonPlatform (Mastodon.py) against the Mastodon API stand-in over HTTP on
+  127.0.0.1 (uploads stay processing for 0.05 s, so the client really waits)
 
 Each backend also says what actually landed (``live()``: read from the stand-in's store, the
 PDS's listRecords or the fake's list), so no case trusts the platform's own answer alone.
-Where X and Bluesky differ by design (duplicate text, oversized images, partial threads), the
-case states both rules and picks by ``flavour``.
+Where the platforms differ by design (duplicate text, oversized images, partial threads), the
+case states each rule and picks by ``flavour``.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from uprbuzz.platforms.base import (
     Rejected,
     Remote,
 )
-from uprbuzz.platforms.limits import BLUESKY, NO_LIMIT, X
-from uprbuzz.platforms.text_measure import bluesky_count, x_length
+from uprbuzz.platforms.limits import BLUESKY, MASTODON, NO_LIMIT, X
+from uprbuzz.platforms.text_measure import bluesky_count, mastodon_count, x_length
 
-BACKENDS = ["fake-x", "x", "fake-bluesky", "bluesky"]
+BACKENDS = ["fake-x", "x", "fake-bluesky", "bluesky", "fake-mastodon", "mastodon"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ class Seen:
 @dataclass
 class Backend:
     name: str
-    flavour: str  # "x" | "bluesky": whose rules the backend plays
+    flavour: str  # "x" | "bluesky" | "mastodon": whose rules the backend plays
     plat: Any  # a Platform
     bad: Callable[[], Any]  # the same backend with wrong credentials
     live: Callable[[], list[Seen]]  # the account's posts, oldest first
@@ -97,6 +100,24 @@ def _bluesky_backend(request: pytest.FixtureRequest) -> Backend:
     return Backend("bluesky", "bluesky", plat, lambda: BlueskyPlatform(bad), live)
 
 
+def _mastodon_backend(request: pytest.FixtureRequest) -> Backend:
+    from tests.fixtures.mastodon import ACCOUNT
+    from uprbuzz.platforms.mastodon import MastodonPlatform
+
+    api = request.getfixturevalue("mastodon_api")  # a fresh stand-in
+    store = api.server.store
+
+    def live() -> list[Seen]:
+        return [Seen(st["id"], st["text"], st["in_reply_to_id"],
+                     tuple(store.media[m]["description"] or "" for m in st["media_ids"]),
+                     tuple(store.media[m]["size"] for m in st["media_ids"]))
+                for st in reversed(store.account_statuses(ACCOUNT.id))]
+
+    bad = replace(api.config, access_token=Secret("not-the-access-token"))
+    return Backend("mastodon", "mastodon", MastodonPlatform(api.config),
+                   lambda: MastodonPlatform(bad), live)
+
+
 def _fake_backend(flavour: str) -> Backend:
     fake = FakePlatform(flavour)
 
@@ -114,6 +135,8 @@ def backend(request: pytest.FixtureRequest) -> Backend:
         return _x_backend(request)
     if request.param == "bluesky":
         return _bluesky_backend(request)
+    if request.param == "mastodon":
+        return _mastodon_backend(request)
     return _fake_backend(request.param.removeprefix("fake-"))
 
 
@@ -147,8 +170,9 @@ def since() -> datetime:
 def test_is_a_platform_with_its_declared_limits(backend: Backend) -> None:
     plat = backend.plat
     assert isinstance(plat, Platform) and plat.name == backend.flavour
-    assert plat.limits == (X if backend.flavour == "x" else BLUESKY.for_account(
-        getattr(getattr(plat, "config", None), "image_budget", None)))
+    # Mastodon: the instance's limits (the stand-in states upstream's defaults)
+    assert plat.limits == {"x": X, "mastodon": MASTODON}.get(backend.flavour) or BLUESKY.for_account(
+        getattr(getattr(plat, "config", None), "image_budget", None))
     acct = plat.verify()
     assert isinstance(acct, Account) and acct.platform == backend.flavour and acct.id
 
@@ -158,6 +182,8 @@ def test_new_keys(backend: Backend) -> None:
     assert len(keys) == 3
     if backend.plat.limits.atomic_threads:  # stored before sending: distinct, in part order
         assert all(keys) and len(set(keys)) == 3 and keys == sorted(keys)  # type: ignore[type-var]
+    elif backend.flavour == "mastodon":  # one Idempotency-Key per part
+        assert all(keys) and len(set(keys)) == 3
     else:
         assert keys == [None, None, None]
 
@@ -205,8 +231,9 @@ def test_delete_removes_the_part_and_deleting_again_is_fine(backend: Backend) ->
 
 
 def test_the_same_content_again(backend: Backend) -> None:
-    """X refuses a second post with the same text (DuplicateContent). Bluesky has no such rule,
-    and a resend at the same keys returns the stored posts instead of writing twice."""
+    """X refuses a second post with the same text (DuplicateContent). Bluesky and Mastodon have
+    no such rule; a resend at the same keys returns the stored posts instead of writing twice
+    (Mastodon: the same Idempotency-Key within the hour), and new keys make a second post."""
     part = OutgoingPart("Only once, please")
     keys = backend.plat.new_keys(1)
     [r] = backend.plat.publish([part], keys)
@@ -239,10 +266,14 @@ def test_text_at_the_limit_lands_and_one_over_is_rejected(backend: Backend) -> N
 
 def test_text_over_the_platforms_own_count_is_rejected(backend: Backend) -> None:
     """Under the limit in code points, over it as the platform counts: X weighs CJK double;
-    Bluesky also caps UTF-8 bytes (a family emoji is 1 grapheme, 25 bytes)."""
+    Bluesky also caps UTF-8 bytes (a family emoji is 1 grapheme, 25 bytes); Mastodon counts
+    every URL as 23 characters, however short."""
     if backend.flavour == "x":
         text = "漢" * (X.max_length // 2 + 1)
         assert len(text) <= X.max_length and not x_length(text).valid
+    elif backend.flavour == "mastodon":
+        text = " ".join(["http://un.org"] * 22)  # 13 characters each, counted 23
+        assert len(text) <= MASTODON.max_length and not mastodon_count(text).valid
     else:
         assert BLUESKY.max_bytes < NO_LIMIT
         text = "👨‍👩‍👧‍👦" * (BLUESKY.max_bytes // 25 + 1)
@@ -272,11 +303,11 @@ def test_too_many_images_are_rejected_and_nothing_lands(backend: Backend) -> Non
 
 
 def test_an_image_over_the_byte_cap(backend: Backend) -> None:
-    """X refuses it; Bluesky re-encodes it to the account's budget."""
+    """X and Mastodon refuse it; Bluesky re-encodes it to the account's budget."""
     cap = backend.plat.limits.max_image_bytes
     assert cap < NO_LIMIT
     part = OutgoingPart("A very large placard", (png(total=cap + 1),))
-    if backend.flavour == "x":
+    if backend.flavour in ("x", "mastodon"):
         with pytest.raises(Rejected):
             publish(backend, part)
         assert backend.live() == []

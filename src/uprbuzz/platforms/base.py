@@ -77,6 +77,7 @@ class OutgoingMedia:
     width: int
     height: int
     filename: str = ""
+    focus: tuple[float, float] | None = None  # Mastodon's crop focus, x and y in -1..1
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class OutgoingPart:
     langs: tuple[str, ...] = ("en",)
     link: str | None = None  # Bluesky builds a link card from it (first part only)
     tags: tuple[str, ...] = ()
+    spoiler_text: str = ""  # Mastodon's content warning (shown before the text)
+    sensitive: bool = False  # Mastodon: media hidden behind a warning
 
 
 @dataclass(frozen=True)
