@@ -266,6 +266,7 @@ class MastodonStore:
             tmp = self.state_path.with_suffix(self.state_path.suffix + ".tmp")
             tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp.chmod(0o600)  # it holds the accounts' tokens
             os.replace(tmp, self.state_path)
 
     def _load(self) -> None:
