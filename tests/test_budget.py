@@ -104,14 +104,14 @@ def test_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="numbers"):
         Budget.from_config(cfg(tmp_path, x="lots"))
     b = Budget.from_config(cfg(tmp_path))
-    assert dict(b.caps) == {"x": 50, "bluesky": 300} and b.x_daily_usd is None
+    assert dict(b.caps) == {"x": 50, "bluesky": 300, "mastodon": 300} and b.x_daily_usd is None
 
 
 def _row(store: Store, pid: str, platform: str, part: int, state: str, at: datetime,
          text: str | None = "t") -> None:
     iso = at.astimezone(UTC).isoformat()
     store.db.execute(
-        "INSERT INTO publications (post_id, platform, part, content_hash, state, claimed_at, "
+        "INSERT INTO publications (post_id, channel, part, content_hash, state, claimed_at, "
         "sent_at, updated_at, text) VALUES (?,?,?,?,?,?,?,?,?)",
         (pid, platform, part, "h", state, iso, iso if state == "sent" else None, iso, text))
 

@@ -124,7 +124,7 @@ def test_missed_depends_on_the_clock_and_the_ledger(tmp_path: Path) -> None:
     assert [d.code for d in res.diagnostics] == ["missed"]
     with Store.open(cfg) as store:
         store.db.execute(
-            "INSERT INTO publications (post_id, platform, part, content_hash, state, updated_at) "
+            "INSERT INTO publications (post_id, channel, part, content_hash, state, updated_at) "
             "VALUES ('m', 'x', 0, 'h', 'sent', '2020-10-30T16:00:00+00:00')")
         assert check_project(cfg, store, now=NOW).ok
 

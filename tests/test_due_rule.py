@@ -185,7 +185,7 @@ def verdicts(config: Config, store: Store) -> dict[Lane, due_rule.LaneDue]:
     out = {}
     for post in due_rule.unique_posts(load_all(config, store).posts).values():
         for lane in due_rule.lanes(post, ledger.get(post.id, []), config):
-            out[(post.id, lane.platform)] = lane
+            out[(post.id, lane.channel)] = lane
     return out
 
 

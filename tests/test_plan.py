@@ -84,7 +84,7 @@ def test_published_posts_are_marked(project) -> None:
     cfg = load_config(root, env={})
     start = datetime.fromisoformat("2020-11-09T00:00:00-05:00")
     with Store.open(cfg) as store:
-        store.db.execute("INSERT INTO publications (post_id, platform, part, content_hash, state,"
+        store.db.execute("INSERT INTO publications (post_id, channel, part, content_hash, state,"
                          " updated_at) VALUES ('ny','x',0,'h','sent','2020-11-09T13:45:00+00:00')")
         plan = build_plan(cfg, store, start, start + timedelta(days=1))
         assert {it.post_id: it.status for it in plan.items}["ny"] == "published"

@@ -87,7 +87,7 @@ def test_defaults_come_from_config() -> None:
     ("---\nat: 2020-11-09\n---\nHi\n", "bad-time", 2),
     ("---\nat: soon\n---\nHi\n", "bad-time", 2),
     ("---\nstatus: draft\ntags: {a: 1}\n---\nHi\n", "wrong-type", 3),
-    ("---\nplatforms: [x, mastodon]\n---\nHi\n", "unknown-platform", 2),
+    ("---\nplatforms: [x, myspace]\n---\nHi\n", "unknown-platform", 2),
     ("---\ntz: Europe/Zurik\n---\nHi\n", "unknown-zone", 2),
     ("---\nlang: english please\n---\nHi\n", "bad-lang", 2),
     ("---\nlink: not a url\n---\nHi\n", "bad-link", 2),

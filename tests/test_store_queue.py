@@ -43,7 +43,7 @@ def test_published_ids_count_landed_or_maybe_landed_states(tmp_path: Path) -> No
         for pid, state in [("sent", "sent"), ("gone", "retracted"), ("unsure", "unknown"),
                            ("failed", "failed"), ("late", "missed"), ("later", "deferred")]:
             store.db.execute(
-                "INSERT INTO publications (post_id, platform, part, content_hash, state, updated_at)"
+                "INSERT INTO publications (post_id, channel, part, content_hash, state, updated_at)"
                 " VALUES (?, 'x', 0, 'h', ?, '2020-11-09T00:00:00+00:00')", (pid, state))
         assert store.posts.published_ids() == {"sent", "gone", "unsure"}
 

@@ -131,6 +131,37 @@ class MastodonConfig:
         return bool(self.api_url and self.access_token)
 
 
+Account = XConfig | BlueskyConfig | MastodonConfig
+PLATFORM_NAMES = ("x", "bluesky", "mastodon")  # as model.PLATFORMS (config imports no model)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One account on one platform: what posts are routed to, and what the ledger's lanes
+    (post × channel × part) are named after. ``[platforms.x]`` / ``[platforms.bluesky]`` are
+    the channels named ``x`` and ``bluesky``."""
+
+    name: str
+    platform: str  # x | bluesky | mastodon
+    account: Account
+    langs: tuple[str, ...] = ()  # languages it publishes (BCP 47 primary tags match); (): any
+    max_characters: int | None = None  # Mastodon: the instance's limit, for `check`
+
+    @property
+    def enabled(self) -> bool:
+        return self.account.enabled
+
+    def speaks(self, lang: str) -> bool:
+        return not self.langs or lang in self.langs or lang.split("-")[0] in self.langs
+
+
+def env_prefix(channel: str) -> str:
+    """``main-es`` -> ``UPRBUZZ_MAIN_ES_`` (the credentials' environment variables)."""
+    import re
+
+    return "UPRBUZZ_" + re.sub(r"[^A-Z0-9]", "_", channel.upper()) + "_"
+
+
 @dataclass(frozen=True)
 class Config:
     root: Path
@@ -142,8 +173,11 @@ class Config:
     media_dir: str = "media"
     state: str = ".uprbuzz/state.sqlite"
     late_limit: timedelta = timedelta(minutes=30)
-    x: XConfig = field(default_factory=XConfig)
-    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)
+    x: XConfig = field(default_factory=XConfig)  # the channel named x (legacy [platforms.x])
+    bluesky: BlueskyConfig = field(default_factory=BlueskyConfig)  # the channel named bluesky
+    # [channels.NAME] tables (and any [platforms.*] written beside them); None: the legacy
+    # channels x and bluesky, built from the two fields above (so replace(config, x=…) works).
+    declared_channels: tuple[Channel, ...] | None = None
     # Sections owned by later features, kept raw here and parsed by their modules.
     budget: Mapping[str, Any] = field(default_factory=dict)
     brand: Mapping[str, Any] = field(default_factory=dict)
@@ -159,8 +193,48 @@ class Config:
 
     @property
     def platforms(self) -> tuple[str, ...]:
-        """Configured (enabled) platforms, the default for posts without ``platforms:``."""
-        return tuple(p for p, c in (("x", self.x), ("bluesky", self.bluesky)) if c.enabled)
+        """Platforms with an enabled channel, the default for posts without ``platforms:``."""
+        on = {c.platform for c in self.enabled_channels}
+        return tuple(p for p in PLATFORM_NAMES if p in on)
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """Every channel, enabled or not, in file order."""
+        if self.declared_channels is not None:
+            return self.declared_channels
+        return (Channel("x", "x", self.x), Channel("bluesky", "bluesky", self.bluesky))
+
+    @property
+    def enabled_channels(self) -> tuple[Channel, ...]:
+        return tuple(c for c in self.channels if c.enabled)
+
+    def channel(self, name: str) -> Channel | None:
+        return next((c for c in self.channels if c.name == name), None)
+
+    def pick(self, names: Any) -> tuple[Channel, ...]:
+        """Enabled channels by name, a platform's name standing for all its channels (how a
+        live session or a feed names where it posts); ``None`` or empty: all of them."""
+        if not names:
+            return self.enabled_channels
+        out: list[Channel] = []
+        for n in names:
+            for c in self.enabled_channels:
+                if (c.name == n or (c.platform == n and self.channel(n) is None)) and c not in out:
+                    out.append(c)
+        return tuple(out)
+
+    def route(self, post: Any) -> tuple[Channel, ...]:
+        """The enabled channels a Post goes to, in file order: those it names (``channels:``);
+        else those whose languages include its language (a channel without ``langs`` takes
+        every language), else all of them; always within its ``platforms`` and skipping the
+        channels its overrides skip."""
+        cands = [c for c in self.enabled_channels if c.platform in post.platforms]
+        if post.channels:
+            chosen = [c for c in cands if c.name in post.channels]
+        else:
+            lang = post.langs[0] if post.langs else self.lang
+            chosen = [c for c in cands if c.speaks(lang)] or cands
+        return tuple(c for c in chosen if post.parts_on(c.name, c.platform) is not None)
 
     @property
     def state_path(self) -> Path:
@@ -241,6 +315,7 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         image_budget=r.get("platforms.bluesky", "image_budget", None, _bytes),
         timeout=r.get("platforms.bluesky", "timeout", 30.0, _seconds),
     )
+    channels = _channels(r, env, x, bs, data)
     return Config(
         root=root,
         name=r.get("project", "name", root.name, _str),
@@ -253,6 +328,7 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         late_limit=r.get("project", "late_limit", timedelta(minutes=30), parse_duration),
         x=x,
         bluesky=bs,
+        declared_channels=channels,
         budget=r.table("budget"),
         brand=r.table("brand"),
         feeds=tuple(f for f in data.get("feeds", ()) if isinstance(f, Mapping)),
@@ -260,6 +336,113 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         problems=tuple(sorted(r.problems, key=lambda e: (e.line or 0, e.column or 0))),
         locations=r.locs,
     )
+
+
+# --- channels ---------------------------------------------------------------------------------
+
+_CHANNEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+CHANNEL_KEYS = {
+    "x": ("platform", "enabled", "url", "langs", "timeout"),
+    "bluesky": ("platform", "enabled", "url", "langs", "timeout", "handle", "image_budget"),
+    "mastodon": ("platform", "enabled", "url", "langs", "timeout", "visibility", "max_characters"),
+}
+
+
+def _channels(r: _Reader, env: Mapping[str, str], x: XConfig, bs: BlueskyConfig,
+              data: Mapping[str, Any]) -> tuple[Channel, ...] | None:
+    """``[channels.NAME]`` tables, plus the legacy ``[platforms.*]`` channels written out beside
+    them; None when there is no ``[channels]`` (today's projects: the channels x and bluesky)."""
+    import re
+
+    tables = r.table("channels")
+    if not tables:
+        return None
+    plat = data.get("platforms", {}) if isinstance(data.get("platforms"), Mapping) else {}
+    out: list[Channel] = []
+    for name, legacy in (("x", x), ("bluesky", bs)):
+        if name in plat:
+            out.append(Channel(name, name, legacy))
+    for name, t in tables.items():
+        sec = f"channels.{name}"
+        if not isinstance(t, Mapping):
+            r.problem("channels", None, f"[channels.{name}] must be a table of settings")
+            continue
+        if not re.match(_CHANNEL_NAME, name):
+            r.problem(sec, None, f"channel name {name!r}: use lower-case letters, digits, - or _ "
+                      "(it names the ledger's lanes and the UPRBUZZ_<NAME>_* variables)")
+            continue
+        if any(c.name == name for c in out):
+            r.problem(sec, None, f"channel {name!r} is also configured as [platforms.{name}]: "
+                      "keep one of the two")
+            continue
+        platform = r.get(sec, "platform", None, _str)
+        if platform not in CHANNEL_KEYS:
+            r.problem(sec, "platform" if "platform" in t else None,
+                      f"[channels.{name}] needs platform = \"x\", \"bluesky\" or \"mastodon\"")
+            continue
+        for key in t:
+            if key not in CHANNEL_KEYS[platform]:
+                import difflib
+
+                close = difflib.get_close_matches(key, CHANNEL_KEYS[platform], n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                r.problem(sec, key, f"unknown key '{key}' for a {platform} channel{hint}")
+        pre = env_prefix(name)
+        enabled = r.get(sec, "enabled", True, _bool)
+        timeout = r.get(sec, "timeout", 30.0, _seconds)
+        url = r.get(sec, "url", None, _url)
+        langs = tuple(r.get(sec, "langs", [], _langs))
+        acct: Account
+        if platform == "x":
+            acct = XConfig(enabled=enabled, api_url=env.get(pre + "API_URL") or url,
+                           consumer_key=_secret(env, pre + "CONSUMER_KEY"),
+                           consumer_secret=_secret(env, pre + "CONSUMER_SECRET"),
+                           access_token=_secret(env, pre + "ACCESS_TOKEN"),
+                           access_secret=_secret(env, pre + "ACCESS_SECRET"), timeout=timeout)
+        elif platform == "bluesky":
+            acct = BlueskyConfig(enabled=enabled,
+                                 pds_url=env.get(pre + "PDS") or url or "https://bsky.social",
+                                 handle=env.get(pre + "HANDLE") or r.get(sec, "handle", None, _str),
+                                 password=_secret(env, pre + "PASSWORD"),
+                                 image_budget=r.get(sec, "image_budget", None, _bytes),
+                                 timeout=timeout)
+        else:
+            api = env.get(pre + "API_URL") or url
+            if not api and enabled:
+                r.problem(sec, None, f"[channels.{name}] needs url = \"https://…\": the "
+                          "Mastodon instance (or set " + pre + "API_URL)")
+            acct = MastodonConfig(enabled=enabled, api_url=api or "",
+                                  access_token=_secret(env, pre + "ACCESS_TOKEN"),
+                                  visibility=r.get(sec, "visibility", "public", _visibility),
+                                  timeout=timeout)
+        out.append(Channel(name, platform, acct, langs,
+                           r.get(sec, "max_characters", None, _positive_int)))
+    return tuple(out)
+
+
+def _langs(v: Any) -> list[str]:
+    import re
+
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise TypeError(f"expected a list of language tags such as [\"es\"], not {v!r}")
+    for i in items:
+        if not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", i):
+            raise ValueError(f"{i!r} is not a BCP 47 language tag (e.g. en, es, fr-CH)")
+    return items
+
+
+def _visibility(v: Any) -> str:
+    v = _str(v)
+    if v not in VISIBILITIES:
+        raise ValueError(f"expected one of {', '.join(VISIBILITIES)}, not {v!r}")
+    return v
+
+
+def _positive_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ValueError(f"expected a whole number greater than 0, not {v!r}")
+    return v
 
 
 # --- reading values with their place in the file ----------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Literal
 
-PLATFORMS: tuple[str, ...] = ("x", "bluesky")
+PLATFORMS: tuple[str, ...] = ("x", "bluesky", "mastodon")
 Status = Literal["draft", "approved"]
 Severity = Literal["error", "warning"]
 
@@ -49,6 +49,7 @@ class Media:
     # Filled in once known (rendered cards know it; files are measured by checks/publish).
     width: int | None = field(default=None, compare=False)
     height: int | None = field(default=None, compare=False)
+    focus: tuple[float, float] | None = None  # Mastodon's crop focus point, x and y in -1..1
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Override:
-    """A per-platform variant from the ``x:`` / ``bluesky:`` blocks of a post file."""
+    """A variant from a post file's ``x:`` / ``bluesky:`` / ``mastodon:`` block (per platform)
+    or from a block named after a channel (per channel; it wins over its platform's)."""
 
     parts: tuple[Part, ...] | None = None  # None: use the post's parts
     media: tuple[Media, ...] | None = None  # replaces the first part's media
@@ -77,6 +79,10 @@ class Post:
     status: Status = "draft"
     platforms: tuple[str, ...] = PLATFORMS
     langs: tuple[str, ...] = ("en",)
+    # Channels chosen by name (``channels:``); empty: routed by language (Config.route).
+    channels: tuple[str, ...] = ()
+    content_warning: str = ""  # Mastodon's spoiler text, shown before every part
+    sensitive: bool = False  # Mastodon: media hidden behind a warning
     link: str | None = None  # URL for a Bluesky link card
     tags: tuple[str, ...] = ()
     overrides: Mapping[str, Override] = field(default_factory=dict)
@@ -99,9 +105,25 @@ class Post:
             parts = (Part(first.text, ov.media, first.loc), *parts[1:])
         return parts
 
+    def parts_on(self, channel: str, platform: str) -> tuple[Part, ...] | None:
+        """The thread as ``channel`` (an account on ``platform``) will receive it: the
+        channel's own block if the post has one, else its platform's; None: skipped there."""
+        if channel == platform or channel not in self.overrides:
+            return self.parts_for(platform)
+        if platform not in self.platforms:
+            return None
+        ov = self.overrides[channel]
+        if ov.skip:
+            return None
+        parts = ov.parts if ov.parts is not None else self.parts
+        if ov.media is not None and parts:
+            first = parts[0]
+            parts = (Part(first.text, ov.media, first.loc), *parts[1:])
+        return parts
+
     @property
     def targets(self) -> tuple[str, ...]:
-        """Platforms this post will actually be sent to."""
+        """Platforms this post may be sent to (its channels are chosen by Config.route)."""
         return tuple(p for p in self.platforms if self.parts_for(p) is not None)
 
     def content_hash(self) -> str:
@@ -123,11 +145,18 @@ def content_hash(post: Post) -> str:
     data = asdict(post)
     data.pop("source", None)
     data.pop("origin", None)
+    # Fields left at their defaults are dropped: a post written before they existed keeps its
+    # hash, so stores from before channels see no post as edited.
+    for key in ("channels", "content_warning", "sensitive"):  # defaults: (), "", False
+        if not data[key]:
+            data.pop(key)
     for part in data["parts"]:
         part.pop("loc", None)
         for m in part["media"]:
             for k in ("loc", "width", "height"):
                 m.pop(k, None)
+            if m.get("focus") is None:
+                m.pop("focus", None)
     blob = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -162,7 +191,8 @@ class Diagnostic:
 def post_to_dict(post: Post) -> dict[str, object]:
     def media(m: Media) -> dict[str, object]:
         return {"path": m.path, "alt": m.alt, "decorative": m.decorative,
-                "loc": _loc(m.loc), "width": m.width, "height": m.height}
+                "loc": _loc(m.loc), "width": m.width, "height": m.height,
+                "focus": list(m.focus) if m.focus else None}
 
     def part(p: Part) -> dict[str, object]:
         return {"text": p.text, "media": [media(m) for m in p.media], "loc": _loc(p.loc)}
@@ -174,6 +204,9 @@ def post_to_dict(post: Post) -> dict[str, object]:
         "status": post.status,
         "platforms": list(post.platforms),
         "langs": list(post.langs),
+        "channels": list(post.channels),
+        "content_warning": post.content_warning,
+        "sensitive": post.sensitive,
         "link": post.link,
         "tags": list(post.tags),
         "overrides": {
@@ -194,8 +227,11 @@ def post_from_dict(d: Mapping[str, object]) -> Post:
     """The inverse of ``post_to_dict`` (the JSON of stored posts and the parse cache)."""
     def media(m: object) -> Media:
         m = _obj(m)
+        f = m.get("focus")
+        focus = (float(f[0]), float(f[1])) if isinstance(f, list) and len(f) == 2 else None
         return Media(str(m["path"]), str(m.get("alt", "")), bool(m.get("decorative", False)),
-                     _unloc(m.get("loc")), _opt_int(m.get("width")), _opt_int(m.get("height")))
+                     _unloc(m.get("loc")), _opt_int(m.get("width")), _opt_int(m.get("height")),
+                     focus)
 
     def part(p: object) -> Part:
         p = _obj(p)
@@ -220,6 +256,9 @@ def post_from_dict(d: Mapping[str, object]) -> Post:
         status=_status(d.get("status", "draft")),
         platforms=_strs(d.get("platforms", PLATFORMS)),
         langs=_strs(d.get("langs", ("en",))),
+        channels=_strs(d.get("channels", ())),
+        content_warning=str(d.get("content_warning", "")),
+        sensitive=bool(d.get("sensitive", False)),
         link=_opt_str(d.get("link")),
         tags=_strs(d.get("tags", ())),
         overrides=ovs,

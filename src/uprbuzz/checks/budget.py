@@ -1,10 +1,12 @@
-"""The posting budget: daily caps per platform and what X will charge.
+"""The posting budget: daily caps per platform and per channel, and what X will charge.
 
 ``[budget]`` in uprbuzz.toml (all optional)::
 
     [budget]
-    x = 50               # X posts per local day (each thread part is one post)
+    x = 50               # X posts per local day, all X channels together (a thread part is one)
     bluesky = 300        # Bluesky posts per local day
+    mastodon = 300       # Mastodon posts per local day
+    main-es = 20         # a channel's own daily cap (any [channels.NAME]), within its platform's
     x_post_usd = 0.015   # X pay-per-use: a post...
     x_url_post_usd = 0.20  # ...and a post whose text holds a URL (defaults: platforms.limits.X)
     x_daily_usd = 5.0    # optional: never spend more than this on X in one local day
@@ -16,7 +18,7 @@ claims a post; ``uprbuzz plan`` asks ``plan_days`` for per-day totals and warnin
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,8 +43,8 @@ class Store(Protocol):
 
 # Editorial defaults, not platform limits: far below X's and Bluesky's rate limits
 # (platforms.limits), which a campaign should never approach.
-DEFAULT_CAPS = {"x": 50, "bluesky": 300}
-KEYS = (*PLATFORMS, "x_post_usd", "x_url_post_usd", "x_daily_usd")
+DEFAULT_CAPS = {"x": 50, "bluesky": 300, "mastodon": 300}
+KEYS = (*PLATFORMS, "x_post_usd", "x_url_post_usd", "x_daily_usd")  # and channel names
 COUNTED = ("sent", "claimed", "unknown")  # landed or may have landed
 
 
@@ -60,7 +62,7 @@ def has_url(text: str) -> bool:
 @dataclass
 class DayPlan:
     day: date
-    counts: dict[str, int] = field(default_factory=dict)  # posts (thread parts) per platform
+    counts: dict[str, int] = field(default_factory=dict)  # posts (thread parts) per channel
     x_cost: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -71,31 +73,43 @@ class DayPlan:
 
 @dataclass(frozen=True)
 class Budget:
-    caps: Mapping[str, int]
+    caps: Mapping[str, int]  # per platform (all its channels together) and per channel
     zone: ZoneInfo
     x_post_usd: float = X.post_usd
     x_url_post_usd: float = X.url_post_usd
     x_daily_usd: float | None = None
+    # channel -> platform (legacy projects: x -> x, bluesky -> bluesky)
+    platform_of: Mapping[str, str] = field(
+        default_factory=lambda: {"x": "x", "bluesky": "bluesky"})
 
     @classmethod
     def from_config(cls, config: Config) -> Budget:
         from uprbuzz.config import ConfigError
 
+        platform_of = {c.name: c.platform for c in config.channels}
+        known = (*KEYS, *(c for c in platform_of if c not in KEYS))
         raw = dict(config.budget or {})
         for k in raw:
-            if k not in KEYS:
-                near = difflib.get_close_matches(k, KEYS, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(KEYS)}"
+            if k not in known:
+                near = difflib.get_close_matches(k, known, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(known)}"
                 raise ConfigError(f"unknown key {k!r} in [budget]{hint}")
         try:
             caps = {p: int(raw.get(p, DEFAULT_CAPS[p])) for p in PLATFORMS}
+            caps.update({c: int(raw[c]) for c in platform_of if c not in PLATFORMS and c in raw})
             usd = raw.get("x_daily_usd")
             return cls(caps, config.zone,
                        float(raw.get("x_post_usd", X.post_usd)),
                        float(raw.get("x_url_post_usd", X.url_post_usd)),
-                       None if usd is None else float(usd))
+                       None if usd is None else float(usd), platform_of)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"[budget] values must be numbers ({e})") from e
+
+    def _platform(self, channel: str) -> str:
+        return self.platform_of.get(channel, channel)
+
+    def _parts(self, post: Post, channel: str) -> tuple[Any, ...]:
+        return post.parts_on(channel, self._platform(channel)) or ()
 
     # --- costs -----------------------------------------------------------------------------
     def part_cost(self, text: str | None) -> float:
@@ -103,22 +117,27 @@ class Budget:
             return self.x_url_post_usd
         return self.x_url_post_usd if has_url(text) else self.x_post_usd
 
-    def x_cost(self, post: Post) -> float:
-        """What X charges for ``post`` (per thread part; 0 when it does not go to X)."""
-        return sum(self.part_cost(p.text) for p in post.parts_for("x") or ())
+    def x_cost(self, post: Post, channels: Iterable[str] | None = None) -> float:
+        """What X charges for ``post`` on ``channels`` (default: the channel named x), per
+        thread part; 0 on channels of other platforms."""
+        return sum(self.part_cost(p.text) for c in (["x"] if channels is None else channels)
+                   if self._platform(c) == "x" for p in self._parts(post, c))
 
     # --- the publish loop's question --------------------------------------------------------
     def day_of(self, when: datetime) -> date:
         return when.astimezone(self.zone).date()
 
-    def used(self, store: Store, platform: str, day: date,
+    def used(self, store: Store, lanes: str | Iterable[str], day: date,
              exclude: str | None = None, *, priced: bool = True) -> tuple[int, float]:
-        """(posts, X dollars) of ``platform`` sent or in flight on local ``day``
-        (dollars 0 with ``priced=False``: no text is looked at)."""
-        marks = ",".join("?" * len(COUNTED))
+        """(posts, X dollars) sent or in flight on local ``day`` on the channel(s) ``lanes``
+        (a platform's name stands for all its channels; dollars 0 with ``priced=False``:
+        no text is looked at)."""
+        names = self._lanes(lanes)
+        marks, lane_marks = ",".join("?" * len(COUNTED)), ",".join("?" * len(names))
         rows = store.db.query(
-            f"SELECT post_id, state, claimed_at, sent_at, updated_at, text FROM publications "
-            f"WHERE platform=? AND state IN ({marks})", (platform, *COUNTED))
+            f"SELECT post_id, channel, state, claimed_at, sent_at, updated_at, text "
+            f"FROM publications WHERE channel IN ({lane_marks}) AND state IN ({marks})",
+            (*names, *COUNTED))
         n, usd = 0, 0.0
         for r in rows:
             if r["post_id"] == exclude:
@@ -127,27 +146,45 @@ class Budget:
             if not stamp or self.day_of(datetime.fromisoformat(stamp)) != day:
                 continue
             n += 1
-            if priced and platform == "x":
+            if priced and self._platform(r["channel"]) == "x":
                 usd += self.part_cost(r["text"])
         return n, usd
 
-    def defer_reason(self, store: Store, platform: str, post: Post,
+    def _lanes(self, lanes: str | Iterable[str]) -> list[str]:
+        names = [lanes] if isinstance(lanes, str) else list(lanes)
+        out: list[str] = []
+        for n in names:
+            # a platform's name: every channel of it (and its legacy channel, same name)
+            group = [c for c, p in self.platform_of.items() if p == n] if n in PLATFORMS else []
+            out += [c for c in (n, *group) if c not in out]
+        return out
+
+    def defer_reason(self, store: Store, channel: str, post: Post,
                      when: datetime) -> str | None:
-        """Why ``post`` must wait rather than go to ``platform`` at ``when``; None = go."""
-        parts = post.parts_for(platform)
+        """Why ``post`` must wait rather than go to ``channel`` at ``when``; None = go. The
+        channel's own cap, then its platform's (all its channels together), then X's
+        spending limit (all X channels together)."""
+        parts = self._parts(post, channel)
         if not parts:
             return None
+        platform = self._platform(channel)
         day = self.day_of(when)
+        need = len(parts)
+        if channel != platform and (cap := self.caps.get(channel)) is not None:
+            n, _ = self.used(store, channel, day, exclude=post.id, priced=False)
+            if n + need > cap:
+                return (f"daily cap of {cap} posts on channel {channel} for {day:%a %d %b %Y} "
+                        f"reached ({n} already, this post needs {need}); raise [budget] "
+                        f"{channel} to send more")
         # Prices matter only under a spending limit: the publish loop skips them otherwise.
         priced = platform == "x" and self.x_daily_usd is not None
         n, usd = self.used(store, platform, day, exclude=post.id, priced=priced)
         cap = self.caps.get(platform)
-        need = len(parts)
         if cap is not None and n + need > cap:
             return (f"daily cap of {cap} {platform} posts for {day:%a %d %b %Y} reached "
                     f"({n} already, this post needs {need}); raise [budget] {platform} to send more")
         if platform == "x" and self.x_daily_usd is not None:
-            cost = self.x_cost(post)
+            cost = self.x_cost(post, [channel])
             if usd + cost > self.x_daily_usd + 1e-9:
                 return (f"X spending limit ${self.x_daily_usd:.2f} for {day:%a %d %b %Y} reached "
                         f"(${usd:.3f} spent, this post costs ${cost:.3f}); "
@@ -155,19 +192,30 @@ class Budget:
         return None
 
     # --- `uprbuzz plan` ---------------------------------------------------------------------
-    def plan_days(self, posts: Iterable[Post]) -> dict[date, DayPlan]:
-        """Per local day: posts per platform, X cost and warnings for any cap exceeded."""
+    def plan_days(self, posts: Iterable[Post],
+                  route: Callable[[Post], Iterable[str]] | None = None) -> dict[date, DayPlan]:
+        """Per local day: posts per channel, X cost and warnings for any cap exceeded.
+        ``route`` gives a post's channels (``Config.route``); default: its platforms' legacy
+        channels."""
         days: dict[date, DayPlan] = {}
         for post in posts:
             if post.at is None:
                 continue
             d = self.day_of(post.at)
-            dp = days.setdefault(d, DayPlan(d, {p: 0 for p in PLATFORMS}))
-            for p in post.targets:
-                dp.counts[p] = dp.counts.get(p, 0) + len(post.parts_for(p) or ())
-            dp.x_cost += self.x_cost(post)
+            dp = days.setdefault(d, DayPlan(d, {}))
+            lanes = list(route(post) if route else post.targets)
+            for c in lanes:
+                dp.counts[c] = dp.counts.get(c, 0) + len(self._parts(post, c))
+            dp.x_cost += self.x_cost(post, lanes)
         for dp in days.values():
-            for p, n in dp.counts.items():
+            per_platform: dict[str, int] = {}
+            for c, n in dp.counts.items():
+                per_platform[self._platform(c)] = per_platform.get(self._platform(c), 0) + n
+                cap = self.caps.get(c)
+                if c not in PLATFORMS and cap is not None and n > cap:
+                    dp.warnings.append(f"{c}: {n} posts, over the channel's daily cap of {cap}; "
+                                       f"{n - cap} will be deferred")
+            for p, n in per_platform.items():
                 cap = self.caps.get(p)
                 if cap is not None and n > cap:
                     dp.warnings.append(f"{p}: {n} posts, over the daily cap of {cap}; "

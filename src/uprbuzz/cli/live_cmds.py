@@ -91,9 +91,8 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float,
     if rehearse:
         from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
 
-        targets = tuple(sess.platforms or config.platforms)
         try:
-            check_sandbox(config, targets)
+            check_sandbox(config, sess.platforms)
         except NotSandbox as e:
             raise click.ClickException(str(e)) from e
         console = rehearsal_console(config, store, sess, speed, lead_in=30)
@@ -186,7 +185,7 @@ def recap(session: str, fmt: str, output: Path | None, key: str | None) -> None:
     if not config.state_path.is_file():
         raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
     with Store.open(config) as store:
-        rows = recap_rows(store, sess, key, tuple(sess.platforms or config.platforms))
+        rows = recap_rows(store, sess, key, tuple(c.name for c in config.pick(sess.platforms)))
     text = to_csv(rows) if fmt == "csv" else to_markdown(rows, sess)
     if output:
         output.write_text(text, encoding="utf-8")

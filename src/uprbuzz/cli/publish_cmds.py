@@ -64,7 +64,9 @@ def status(as_json: bool, post_id: str | None) -> None:
     with store:
         rows = store.publications.rows(post_id)
     if as_json:
-        echo_json([r.as_dict() for r in rows])
+        platform_of = {c.name: c.platform for c in config.channels}
+        echo_json([{**r.as_dict(), "platform": platform_of.get(r.channel, r.channel)}
+                   for r in rows])
         return
     if not rows:
         click.echo("nothing published or attempted yet" if not post_id else
@@ -78,7 +80,7 @@ def status(as_json: bool, post_id: str | None) -> None:
         detail = r.url or r.uri or "" if r.state in ("sent", "retracted") else (r.error or "")
         if r.state == "deferred" and r.not_before:
             detail = f"until {r.not_before.astimezone(zone):%H:%M:%S}: {detail}"
-        table.append((r.post_id, r.platform, str(r.part + 1), r.state, shown, detail))
+        table.append((r.post_id, r.channel, str(r.part + 1), r.state, shown, detail))
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     for row in table:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5])
@@ -110,7 +112,7 @@ def retract(post_id: str, yes: bool, as_json: bool) -> None:
             raise click.ClickException(f"nothing recorded for {post_id!r} (see `uprbuzz status`)")
         if rows and not yes:
             for r in rows:
-                click.echo(f"  {r.platform} part {r.part + 1}: {r.url or r.uri}")
+                click.echo(f"  {r.channel} part {r.part + 1}: {r.url or r.uri}")
             click.confirm(f"Delete these {len(rows)} published part(s)?", abort=True)
         log = (lambda line: click.echo(line, err=True)) if as_json else click.echo
         report = Publisher(config, store, log=log).retract(post_id)

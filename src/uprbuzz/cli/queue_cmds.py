@@ -167,9 +167,10 @@ def _print_plan(config: Config, p: Any) -> None:
     head = (f"Plan for {config.name}: {p.start:%a %Y-%m-%d %H:%M %Z} to "
             f"{p.end:%a %Y-%m-%d %H:%M %Z} ({config.timezone})")
     click.echo(head)
+    order = [c.name for c in config.channels]  # channels in the order uprbuzz.toml lists them
     platforms = sorted({pl for it in p.items for pl in it.platforms},
-                       key=lambda x: ("x", "bluesky").index(x) if x in ("x", "bluesky") else 9)
-    rows = [["WHEN (" + config.timezone + ")", "UTC", "POST", "PART", "PLATFORMS",
+                       key=lambda c: order.index(c) if c in order else len(order))
+    rows = [["WHEN (" + config.timezone + ")", "UTC", "POST", "PART", "CHANNELS",
              *[pl.upper() for pl in platforms], "STATUS"]]
     for it in p.items:
         for r in it.rows():

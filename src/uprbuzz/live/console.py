@@ -55,7 +55,10 @@ class LiveConsole:
         start = self.store.ensure_session(self.key, session.path, session.title, session.start)
         self.bclock = BroadcastClock(start, self.clock)
         self.timeline = Timeline(session, self.store.marks(self.key))
-        self.targets = tuple(session.platforms or config.platforms)
+        # The channels this session posts to: those it names (a platform's name: all its
+        # channels), else every enabled channel. Lanes, workers and the page use these names.
+        self.channels = config.pick(session.platforms)
+        self.targets = tuple(c.name for c in self.channels)
         factory = publisher_factory or self._default_publisher
         self.workers = {p: PlatformWorker(self, p, factory) for p in self.targets}
         self.listeners: list[Callable[[int], object]] = []  # return values are ignored
@@ -130,8 +133,9 @@ class LiveConsole:
 
     # --- posting -----------------------------------------------------------------------------
     def _post_dict(self, post_id: str, text: str, card: Card | None) -> dict[str, Any]:
-        post = Post(id=post_id, parts=(Part(text),), status="approved", platforms=self.targets,
-                    langs=self.session.langs, card=card, origin="live")
+        post = Post(id=post_id, parts=(Part(text),), status="approved",
+                    platforms=tuple(dict.fromkeys(c.platform for c in self.channels)),
+                    channels=self.targets, langs=self.session.langs, card=card, origin="live")
         return post_to_dict(post)
 
     def ensure_anchor(self) -> LivePost:
@@ -181,11 +185,16 @@ class LiveConsole:
         from uprbuzz.platforms.text_measure import measure
 
         m = measure(text)
-        for p in self.targets:
-            info = m.get(p) or {}
+        for c in self.channels:
+            info = m.get(c.platform) or {}
+            if c.platform == "mastodon" and c.max_characters:
+                from uprbuzz.platforms.text_measure import mastodon_count
+
+                mc = mastodon_count(text, limit=c.max_characters)
+                info = {"length": mc.length, "limit": mc.limit, "valid": mc.valid}
             if info and not info.get("valid", True):
-                n = info.get("weighted_length", info.get("graphemes"))
-                raise ConsoleError(f"too long for {p}: {n}/{info.get('limit')}")
+                n = info.get("weighted_length", info.get("graphemes", info.get("length")))
+                raise ConsoleError(f"too long for {c.name}: {n}/{info.get('limit')}")
 
     def _enqueue(self, n: int) -> None:
         for p in self.targets:

@@ -30,16 +30,18 @@ class NotSandbox(UprbuzzError):
     pass
 
 
-def check_sandbox(config: Config, platforms: tuple[str, ...]) -> None:
-    """Refuse to rehearse against real accounts: every platform must point at loopback."""
-    urls = {"x": config.x.api_url or "https://api.x.com",
-            "bluesky": config.bluesky.pds_url}
-    for p in platforms:
-        host = urlparse(urls.get(p) or "").hostname or ""
+def check_sandbox(config: Config, channels: tuple[str, ...] | None) -> None:
+    """Refuse to rehearse against real accounts: every channel must point at loopback."""
+    for c in config.pick(channels):
+        acct = c.account
+        url = (getattr(acct, "api_url", None) or getattr(acct, "pds_url", None)
+               or ("https://api.x.com" if c.platform == "x" else ""))
+        host = urlparse(url).hostname or ""
         if host not in LOOPBACK and not host.startswith("127."):
             raise NotSandbox(
-                f"a rehearsal posts only to the sandbox, but {p} points at {host or urls.get(p)}: "
-                "run `uprbuzz sandbox` and export the variables it prints")
+                f"a rehearsal posts only to the sandbox, but channel {c.name} points at "
+                f"{host or url or 'no server'}: run `uprbuzz sandbox start` and export the "
+                "variables it prints")
 
 
 def rehearsal_key(session: LiveSession, now: datetime | None = None) -> str:

@@ -87,6 +87,8 @@ class LiveSession:
     state_under_review: str = ""
     template: str = DEFAULT_TEMPLATE
     gap: float = 0.0  # transition seconds added to each speaker's slot
+    # ``channels`` (or ``platforms``) in the file: channel names, a platform's name standing
+    # for all its channels; None: every enabled channel (Config.pick)
     platforms: tuple[str, ...] | None = None
     langs: tuple[str, ...] = ("en",)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -152,7 +154,7 @@ def parse_span(value: Any) -> float:
 
 _SESSION_KEYS = {"title", "start", "timezone", "webtv", "hashtags", "anchor", "segments", "speakers",
                  "speaker_seconds", "gap_seconds", "cues", "recommendations", "state_under_review",
-                 "template", "platforms", "lang", "extra"}
+                 "template", "platforms", "channels", "lang", "extra"}
 
 
 def load_session(path: str | Path, root: Path | None = None) -> LiveSession:
@@ -295,7 +297,8 @@ def parse_session(text: str, path: str = "<session>", *, session_id: str = "sess
         anchor=str(anchor).strip(), segments=tuple(segments), speakers=tuple(speakers),
         cues=tuple(cues), recommendations=recs, state_under_review=sur,
         template=str(s.get("template", DEFAULT_TEMPLATE)), gap=gap,
-        platforms=tuple(s["platforms"]) if "platforms" in s else None,
+        platforms=(tuple(s["channels"]) if "channels" in s
+                   else tuple(s["platforms"]) if "platforms" in s else None),
         langs=tuple([langs] if isinstance(langs, str) else langs), extra=dict(s.get("extra", {})),
     )
 

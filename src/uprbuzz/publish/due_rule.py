@@ -1,4 +1,4 @@
-"""When a lane (one post on one platform) is due: the one rule behind the publish loop
+"""When a lane (one post on one channel: an account on a platform) is due: the one rule
 (``run_due``), the daemon's wake-up (``schedule/wake.py``) and the due time the tick fast path
 stores (``schedule/fast_path.py``, written by ``schedule/daemon.py``).
 
@@ -53,8 +53,8 @@ Action = Literal["publish", "missed"]
 class LaneDue:
     """The rule's verdict on one lane; the same whatever the clock says."""
 
-    platform: str
-    parts: int  # how many parts this platform receives
+    channel: str
+    parts: int  # how many parts this channel receives
     rows: Mapping[int, PubRow]  # the lane's ledger rows by part (none past ``parts``)
     end: End | None = None  # why it is never due by the clock; None: it is due from ``due_at``
     due_at: datetime | None = None  # from then an unnamed run publishes it or reports it missed
@@ -83,44 +83,45 @@ def retracted(rows: Iterable[PubRow]) -> bool:
 
 
 def lanes(post: Post, rows: Sequence[PubRow], config: Config) -> list[LaneDue]:
-    """The verdict on each platform the post goes to (switched-off platforms have no lane).
+    """The verdict on each channel the post is routed to (disabled channels have no lane).
 
-    ``rows`` are all of the post's ledger rows, every platform (a retraction is post-wide).
+    ``rows`` are all of the post's ledger rows, every channel (a retraction is post-wide).
     """
-    enabled, gone = config.platforms, retracted(rows)  # once per post, not per lane
-    return [_lane(post, rows, name, config, gone) for name in post.targets if name in enabled]
+    gone = retracted(rows)  # once per post, not per lane
+    return [_lane(post, rows, ch.name, config, gone) for ch in config.route(post)]
 
 
-def lane_due(post: Post, rows: Sequence[PubRow], platform: str, config: Config) -> LaneDue:
+def lane_due(post: Post, rows: Sequence[PubRow], channel: str, config: Config) -> LaneDue:
     """The rule for one lane; ``rows`` as for :func:`lanes`."""
-    return _lane(post, rows, platform, config, retracted(rows))
+    return _lane(post, rows, channel, config, retracted(rows))
 
 
-def _lane(post: Post, rows: Sequence[PubRow], platform: str, config: Config,
+def _lane(post: Post, rows: Sequence[PubRow], channel: str, config: Config,
           gone: bool) -> LaneDue:
-    n = len(post.parts_for(platform) or ())
-    lane = {r.part: r for r in rows if r.platform == platform and r.part < n}
+    ch = config.channel(channel)
+    n = len((post.parts_on(channel, ch.platform) if ch else None) or ())
+    lane = {r.part: r for r in rows if r.channel == channel and r.part < n}
     if gone:
-        return LaneDue(platform, n, lane, "retracted")
+        return LaneDue(channel, n, lane, "retracted")
     sent_any = any(r.state == "sent" for r in lane.values())
     if all(k in lane and lane[k].state == "sent" for k in range(n)):
-        return LaneDue(platform, n, lane, "sent")  # also a platform given no parts at all
+        return LaneDue(channel, n, lane, "sent")  # also a channel given no parts at all
     if post.status != "approved":
-        return LaneDue(platform, n, lane, "draft")
+        return LaneDue(channel, n, lane, "draft")
     if post.at is None:
-        return LaneDue(platform, n, lane, "unscheduled")
+        return LaneDue(channel, n, lane, "unscheduled")
     late_limit = config.late_limit
     if not sent_any and any(_reported_missed(r, post.at, late_limit) for r in lane.values()):
-        return LaneDue(platform, n, lane, "missed")
+        return LaneDue(channel, n, lane, "missed")
     ready = _ready(post, post.at, lane.values(), config)
     if ready is None:
-        return LaneDue(platform, n, lane, "failed")
+        return LaneDue(channel, n, lane, "failed")
     # A thread under way is finished whatever the time; a lane not started can be too late.
     # A part in flight or unclear may have landed: it goes to the lane, which reconciles it
     # with the platform, never relabelled missed (that would hide a possible post).
     unsettled = any(r.state in ("claimed", "unknown") for r in lane.values())
     late_after = None if sent_any or unsettled else post.at + late_limit
-    return LaneDue(platform, n, lane, None, ready, late_after)
+    return LaneDue(channel, n, lane, None, ready, late_after)
 
 
 def _reported_missed(r: PubRow, at: datetime, late_limit: timedelta) -> bool:

@@ -69,9 +69,12 @@ class Blocked(Exception):
 
 
 class Lane:
+    """One post on one channel (``name``: the channel, an account on ``plat``'s platform)."""
+
     def __init__(self, pub: LaneHost, plat: Platform, post_id: str, chash: str,
-                 parts: Sequence[OutgoingPart], reply_to: tuple[Remote, Remote] | None) -> None:
-        self.pub, self.plat, self.name = pub, plat, plat.name
+                 parts: Sequence[OutgoingPart], reply_to: tuple[Remote, Remote] | None,
+                 channel: str | None = None) -> None:
+        self.pub, self.plat, self.name = pub, plat, channel or plat.name
         self.post_id, self.chash, self.parts, self.reply_to = post_id, chash, list(parts), reply_to
         self.store = pub.store.publications
         self.new = False
@@ -153,7 +156,7 @@ class Lane:
             except DuplicateContent:
                 # Evidence only for OUR earlier attempt of this part: a hit that another ledger
                 # row owns (an identical text posted before) is that post's, not ours.
-                label = _LABELS.get(self.name, self.name)
+                label = _LABELS.get(self.plat.name, self.plat.name)
                 try:
                     found = self._lookup(group, keys, claimed_at)
                 except PlatformError as le:

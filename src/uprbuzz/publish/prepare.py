@@ -16,7 +16,7 @@ from uprbuzz.model import Diagnostic, Post
 from uprbuzz.platforms.base import OutgoingMedia, OutgoingPart
 
 if TYPE_CHECKING:
-    from uprbuzz.config import Config
+    from uprbuzz.config import Channel, Config
 
 
 class PrepareError(UprbuzzError):
@@ -79,16 +79,18 @@ class MediaReader:
         return self._cache[rel]
 
 
-def outgoing_parts(post: Post, platform: str, media: MediaReader) -> list[OutgoingPart]:
-    parts = post.parts_for(platform) or ()
+def outgoing_parts(post: Post, channel: Channel, media: MediaReader) -> list[OutgoingPart]:
+    """The parts as ``channel`` receives them (its own variant, else its platform's)."""
+    parts = post.parts_on(channel.name, channel.platform) or ()
     out = []
     for i, p in enumerate(parts):
         items = []
         for m in p.media:
             data, mime, w, h = media.read(m.path)
             items.append(OutgoingMedia(data, mime, "" if m.decorative else m.alt, w, h,
-                                       Path(m.path).name))
+                                       Path(m.path).name, focus=m.focus))
         out.append(OutgoingPart(
             text=p.text, media=tuple(items), langs=tuple(post.langs),
-            link=post.link if i == 0 else None, tags=tuple(post.tags)))
+            link=post.link if i == 0 else None, tags=tuple(post.tags),
+            spoiler_text=post.content_warning, sensitive=post.sensitive))
     return out

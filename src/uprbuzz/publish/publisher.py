@@ -13,12 +13,13 @@ approved: approval is the one gate a command line never skips.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
 from uprbuzz.errors import StoreError
@@ -30,7 +31,7 @@ from uprbuzz.publish.run_due import publish_due
 from uprbuzz.store.publications import new_owner
 
 if TYPE_CHECKING:
-    from uprbuzz.config import Config
+    from uprbuzz.config import Channel, Config
     from uprbuzz.store import Store
 
 __all__ = ["Publisher", "Report", "PlatformOutcome", "remote_records"]
@@ -103,8 +104,17 @@ class Publisher:
         self.waits.append((when, self.now()))
 
     # --- platforms -----------------------------------------------------------------------------
+    def _channel(self, name: str) -> Channel:
+        from uprbuzz.publish.prepare import PrepareError
+
+        ch = self.config.channel(name)
+        if ch is None:  # e.g. a ledger row of a channel since removed from uprbuzz.toml
+            raise PrepareError(f"no channel {name!r} in uprbuzz.toml")
+        return ch
+
     def platform(self, name: str) -> Platform:
-        """The platform client, built once per run (SDKs are imported only here)."""
+        """Channel ``name``'s platform client, built once per run (SDKs are imported only
+        here). Tests hand in clients by channel name."""
         with self._lock:
             if name in self._given:
                 return self._given[name]
@@ -123,25 +133,42 @@ class Publisher:
             return plat
 
     def _build(self, name: str) -> Platform:
-        from uprbuzz.platforms import get_platform
+        """The client for channel ``name``: its platform, with its account's settings."""
+        from uprbuzz.config import env_prefix
 
-        if name == "x":
-            if not self.config.x.has_credentials:
-                raise ValueError("no credentials (set UPRBUZZ_X_CONSUMER_KEY, "
-                                 "UPRBUZZ_X_CONSUMER_SECRET, UPRBUZZ_X_ACCESS_TOKEN, "
-                                 "UPRBUZZ_X_ACCESS_SECRET)")
-            return get_platform("x", self.config)
-        if name == "bluesky":
-            bs = self.config.bluesky
-            if not bs.has_credentials:
-                raise ValueError("no credentials (set UPRBUZZ_BLUESKY_HANDLE and "
-                                 "UPRBUZZ_BLUESKY_PASSWORD)")
-            sessions, handle = self.store.sessions, str(bs.handle)
-            return get_platform(
-                "bluesky", self.config,
-                session_load=lambda: sessions.load("bluesky", handle),
-                session_save=lambda s: sessions.save("bluesky", handle, s))
-        return get_platform(name, self.config)
+        ch = self.config.channel(name)
+        if ch is None:
+            raise ValueError(f"no channel {name!r} in uprbuzz.toml")
+        acct, pre = ch.account, env_prefix(name)
+        if not acct.has_credentials:
+            need = {"x": "CONSUMER_KEY, {p}CONSUMER_SECRET, {p}ACCESS_TOKEN, {p}ACCESS_SECRET",
+                    "bluesky": "HANDLE and {p}PASSWORD",
+                    "mastodon": "ACCESS_TOKEN (and its instance URL)"}[ch.platform]
+            raise ValueError(f"no credentials (set {pre}{need.format(p=pre)})")
+        if ch.platform == "x":
+            from uprbuzz.platforms.x import XPlatform
+
+            return XPlatform(acct)  # type: ignore[arg-type]
+        sessions = self.store.sessions
+        if ch.platform == "bluesky":
+            from uprbuzz.platforms.bluesky import BlueskyPlatform
+
+            handle = str(acct.handle)  # type: ignore[union-attr]
+            return BlueskyPlatform(acct,  # type: ignore[arg-type]
+                                   session_load=lambda: sessions.load("bluesky", handle),
+                                   session_save=lambda s: sessions.save("bluesky", handle, s))
+        from uprbuzz.platforms.mastodon import MastodonPlatform
+
+        # The instance's limits, read once and kept with the logins (one per account).
+        key = f"instance:{name}"
+
+        def load() -> dict[str, Any] | None:
+            raw = sessions.load("mastodon", key)
+            return json.loads(raw) if raw else None
+
+        return MastodonPlatform(acct, name=ch.platform, log=self.log,  # type: ignore[arg-type]
+                                instance_cache=(load, lambda d: sessions.save(
+                                    "mastodon", key, json.dumps(d))))
 
     # --- reconcile -----------------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -150,41 +177,41 @@ class Publisher:
         pubs, now = self.store.publications, self.now()
         # oldest claim first: of two same-text claims left in flight, the earlier one was sent first
         stale = sorted(pubs.stale(now, self.owner), key=lambda r: (r.claimed_at or now, r.post_id,
-                                                                   r.platform, r.part))
+                                                                   r.channel, r.part))
         for row in stale:
-            if row.platform in self._blocked or not pubs.take_over(row, self.owner, now, self.lease):
+            if row.channel in self._blocked or not pubs.take_over(row, self.owner, now, self.lease):
                 continue
-            where = f"{row.platform}: {row.post_id} part {row.part + 1}"
+            where = f"{row.channel}: {row.post_id} part {row.part + 1}"
             try:
-                plat = self.platform(row.platform)
+                plat = self.platform(row.channel)
                 part = OutgoingPart(text=row.text or "")
                 since = (row.claimed_at or now) - LOOKUP_SKEW
                 found = plat.lookup(part, row.idem_key, since=since)
             except Blocked as b:
-                self._blocked[row.platform] = b.outcome
-                pubs.mark(row.post_id, row.platform, row.part, row.state, self.now(),
+                self._blocked[row.channel] = b.outcome
+                pubs.mark(row.post_id, row.channel, row.part, row.state, self.now(),
                           error=row.error)
                 continue
             except PlatformError as e:
-                pubs.mark(row.post_id, row.platform, row.part, "unknown", self.now(),
+                pubs.mark(row.post_id, row.channel, row.part, "unknown", self.now(),
                           error=f"could not check whether it landed ({e.message})")
                 self.log(f"{where}: could not check whether it landed ({e.message}); "
                          "will check again")
                 continue
             # a text match that another ledger row owns is that post's, not this claim's
             other = None if found is None else pubs.adopt(
-                row.post_id, row.platform, row.part, found, self.now(), row.text,
+                row.post_id, row.channel, row.part, found, self.now(), row.text,
                 "reconciled: it had landed", stale_blocks=False)
             if found is not None and other is None:
                 self.log(f"{where}: reconciled, it had landed -> {found.url or found.uri}")
             elif other is not None and other.remote_id is None:
-                pubs.mark(row.post_id, row.platform, row.part, "unknown", self.now(),
+                pubs.mark(row.post_id, row.channel, row.part, "unknown", self.now(),
                           error=f"{other.post_id} with the same text is being published; "
                           "will check again")
                 self.log(f"{where}: {other.post_id} with the same text is being published; "
                          "will check again")
             else:
-                pubs.mark(row.post_id, row.platform, row.part, "deferred", self.now(),
+                pubs.mark(row.post_id, row.channel, row.part, "deferred", self.now(),
                           error="an interrupted attempt did not land; will resend")
                 self.log(f"{where}: reconciled, the interrupted attempt did not land; will resend")
 
@@ -196,11 +223,12 @@ class Publisher:
     def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
                      platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
                      prepared: bool = False) -> dict[str, PlatformOutcome]:
-        """Send one post to its platforms (in parallel); each platform independent of the other."""
+        """Send one post to its channels (in parallel); each channel independent of the others.
+        ``platforms`` names the channels to use (default: every channel the post is routed to)."""
         from uprbuzz.publish.prepare import MediaReader, PrepareError, outgoing_parts, render_cards
 
         chash = content_hash or post.content_hash()
-        targets = [p for p in post.targets if platforms is None or p in platforms]
+        targets = [c.name for c in self.config.route(post) if platforms is None or c.name in platforms]
         if not self._reconciled:
             self.reconcile()
         if self.stopping:
@@ -209,7 +237,7 @@ class Publisher:
             if not prepared:
                 post = render_cards(post, self.config)
             reader = MediaReader(self.config)
-            parts = {name: outgoing_parts(post, name, reader) for name in targets}
+            parts = {name: outgoing_parts(post, self._channel(name), reader) for name in targets}
         except PrepareError as e:
             return {n: PlatformOutcome(n, "failed", message=str(e)) for n in targets}
 
@@ -237,7 +265,7 @@ class Publisher:
                     self.store.publications.mark(post.id, name, k, "deferred", self.now(),
                                                  error=reason, kind="budget", content_hash=chash)
                 return PlatformOutcome(name, "deferred", message=reason)
-            return Lane(self, plat, post.id, chash, parts, reply_to).run()
+            return Lane(self, plat, post.id, chash, parts, reply_to, channel=name).run()
         except Blocked as b:
             self._blocked[name] = b.outcome
             return PlatformOutcome(name, b.outcome.state, b.outcome.remotes, b.outcome.message,
@@ -267,8 +295,8 @@ class Publisher:
         if not rows:
             report.add(post_id, "", "failed", "nothing recorded for this post")
             return report
-        for name in sorted({r.platform for r in rows}):
-            lane = sorted((r for r in rows if r.platform == name), key=lambda r: -r.part)
+        for name in sorted({r.channel for r in rows}):
+            lane = sorted((r for r in rows if r.channel == name), key=lambda r: -r.part)
             try:
                 busy = [r for r in lane if r.state in ("claimed", "unknown")]
                 if busy:  # a live process holds it (stale claims were reconciled above)
@@ -295,5 +323,5 @@ def remote_records(store: Store, post_id: str) -> dict[str, list[Remote]]:
     out: dict[str, list[Remote]] = {}
     for r in store.publications.rows(post_id):
         if r.state == "sent" and r.remote is not None:
-            out.setdefault(r.platform, []).append(r.remote)
+            out.setdefault(r.channel, []).append(r.remote)
     return out

@@ -36,7 +36,9 @@ class ReportItem:
     new: bool = False
 
     def as_dict(self) -> dict[str, object]:
-        return {"post": self.post_id, "platform": self.platform, "state": self.state,
+        # "platform" repeats the lane's name for scripts written before channels existed
+        return {"post": self.post_id, "channel": self.platform, "platform": self.platform,
+                "state": self.state,
                 "message": self.message, "urls": self.urls, "new": self.new}
 
     def line(self) -> str:

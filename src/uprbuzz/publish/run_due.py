@@ -80,8 +80,9 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
     if dry_run:
         for post, lanes in work:
             for name in lanes:
-                report.add(post.id, name, "dry-run", f"would publish {len(post.parts_for(name) or ())}"
-                           " part(s)")
+                ch = pub.config.channel(name)
+                n = len((post.parts_on(name, ch.platform) if ch else None) or ())
+                report.add(post.id, name, "dry-run", f"would publish {n} part(s)")
         return report
 
     for post, lanes in work:
@@ -95,7 +96,7 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
 
 def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now: datetime,
                  report: Report, dry_run: bool = False) -> list[str]:
-    """The platforms to publish ``post`` to now, as the due rule says (reporting the missed).
+    """The channels to publish ``post`` to now, as the due rule says (reporting the missed).
 
     A named post skips the rule's timers and lateness: only sent and retracted stop it."""
     if named and due_rule.retracted(rows):
@@ -107,15 +108,15 @@ def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now:
         if named:
             if lane.end == "sent":
                 urls = [u for k in range(lane.parts) if (u := lane.rows[k].url)]
-                report.add(post.id, lane.platform, "sent", "already published", urls[:1])
+                report.add(post.id, lane.channel, "sent", "already published", urls[:1])
             else:
-                out.append(lane.platform)
+                out.append(lane.channel)
             continue
         action = lane.action(now)
         if action == "missed":
             _report_missed(pub, post, lane, now, report, dry_run)
         elif action == "publish":
-            out.append(lane.platform)
+            out.append(lane.channel)
         # not due: quiet; whatever holds it back was reported when it happened (`status`)
     return out
 
@@ -125,7 +126,7 @@ def _report_missed(pub: DueHost, post: Post, lane: due_rule.LaneDue, now: dateti
     """Record every part missed: the stored moment keeps it missed (due_rule), whatever the
     clock does later."""
     assert post.at is not None
-    name = lane.platform
+    name = lane.channel
     msg = (f"{_ago(now - post.at)} late (late_limit {pub.config.late_limit}); not sent — "
            f"run `uprbuzz publish {post.id}` to send it anyway")
     if not dry_run:

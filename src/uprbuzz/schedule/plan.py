@@ -24,8 +24,8 @@ class PlanItem:
     at: datetime  # in the project zone
     post_id: str
     nparts: int
-    platforms: list[str]
-    lengths: dict[str, list[list[Any]] | None]  # platform -> per part [length, limit, valid]
+    platforms: list[str]  # the channels it goes to (legacy projects: the platforms x, bluesky)
+    lengths: dict[str, list[list[Any]] | None]  # channel -> per part [length, limit, valid]
     status: str  # draft | approved | published | invalid
     origin: str = "queue"
     source: str = ""
@@ -47,7 +47,8 @@ class PlanItem:
             out.append({
                 "when": self.at.isoformat(), "when_utc": self.at.astimezone(UTC).isoformat(),
                 "post_id": self.post_id, "part": i + 1, "parts": self.nparts,
-                "platforms": self.platforms, "lengths": lens, "status": self.status,
+                "platforms": self.platforms, "channels": self.platforms, "lengths": lens,
+                "status": self.status,
                 "origin": self.origin, "source": self.source})
         return out
 
@@ -73,6 +74,7 @@ def build_plan(config: Config, store: Store | None, start: datetime, end: dateti
     plan = Plan(start.astimezone(zone), end.astimezone(zone), config.timezone)
     published = store.posts.published_ids() if store is not None else set()
     need_posts = _budget(config) is not None
+    platform_of = {c.name: c.platform for c in config.channels}
     for f in collect(config, store, check=False).files:
         m = f.meta
         if not m.get("at") or "id" not in m:
@@ -84,20 +86,21 @@ def build_plan(config: Config, store: Store | None, start: datetime, end: dateti
         lengths = x.get("lengths")
         post = f.post if lengths is None or need_posts else None
         if lengths is None and post is not None:
-            lengths = lengths_of(post)
+            lengths = lengths_of(post, config)
         status = ("invalid" if f.has_errors else
                   "published" if m["id"] in published else m["status"])
         plan.items.append(_item(at.astimezone(zone), m["id"], x.get("targets", []), lengths,
-                                x.get("nparts", 1), status, "queue", f.rel, post))
+                                x.get("nparts", 1), status, "queue", f.rel, post, platform_of))
     results = PostResults(config, store)
     for post in _other_posts(config, store):
         if post.at is None or not start <= post.at < end:
             continue
         status = "published" if post.id in published else post.status
-        plan.items.append(_item(post.at.astimezone(zone), post.id, list(post.targets),
+        plan.items.append(_item(post.at.astimezone(zone), post.id,
+                                [c.name for c in config.route(post)],
                                 results.get(post, check=False)["lengths"], len(post.parts),
                                 status, post.origin, post.source.path if post.source else "",
-                                post))
+                                post, platform_of))
     results.save()
     # by instant: aware datetimes in one zone compare by wall time, ignoring DST folds
     plan.items.sort(key=lambda it: (it.at.astimezone(UTC), it.post_id))
@@ -106,10 +109,13 @@ def build_plan(config: Config, store: Store | None, start: datetime, end: dateti
 
 
 def _item(at: datetime, pid: str, targets: list[str], lengths: dict | None, nparts: int,
-          status: str, origin: str, source: str, post: Post | None) -> PlanItem:
+          status: str, origin: str, source: str, post: Post | None,
+          platform_of: dict[str, str]) -> PlanItem:
+    """``targets``: the post's channels; ``lengths``: per platform (as collect stores them)."""
     lengths = lengths or {}
     n = max([len(v) for v in lengths.values() if v] + [nparts or 1])
-    return PlanItem(at, pid, n, list(targets), {p: lengths.get(p) for p in targets}, status,
+    return PlanItem(at, pid, n, list(targets),
+                    {c: lengths.get(platform_of.get(c, c)) for c in targets}, status,
                     origin, source, post)
 
 
@@ -144,7 +150,7 @@ def _days(config: Config, items: list[PlanItem]) -> list[dict[str, Any]]:
     budget = _budget(config)
     if budget is not None:  # optional: X cost and cap warnings per day
         posts = [it.post for it in items if it.post is not None and it.status == "approved"]
-        for day, dp in budget.plan_days(posts).items():
+        for day, dp in budget.plan_days(posts, lambda p: [c.name for c in config.route(p)]).items():
             if day in days:
                 days[day]["x_cost"] = round(dp.x_cost, 4)
                 days[day]["warnings"] = list(dp.warnings)

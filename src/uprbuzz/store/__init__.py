@@ -80,9 +80,9 @@ class Store:
         return PostStore(self.db)
 
     def event(self, event: str, detail: str = "", post_id: str | None = None,
-              platform: str | None = None, part: int | None = None) -> None:
+              channel: str | None = None, part: int | None = None) -> None:
         """Append to the history (never a secret in ``detail``)."""
         self.db.execute(
-            "INSERT INTO events (at, post_id, platform, part, event, detail) VALUES (?,?,?,?,?,?)",
-            (utcnow_iso(), post_id, platform, part, event, detail),
+            "INSERT INTO events (at, post_id, channel, part, event, detail) VALUES (?,?,?,?,?,?)",
+            (utcnow_iso(), post_id, channel, part, event, detail),
         )

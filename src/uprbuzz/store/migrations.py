@@ -165,4 +165,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        4,
+        """
+        -- Channels (several accounts per platform): a lane is post x channel x part. Today's
+        -- rows were written for the channels named after their platform (x, bluesky), so
+        -- renaming the column carries every sent part over: nothing is sent again.
+        ALTER TABLE publications RENAME COLUMN platform TO channel;
+        ALTER TABLE events RENAME COLUMN platform TO channel;
+        """,
+    ),
 ]

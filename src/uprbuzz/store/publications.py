@@ -1,4 +1,4 @@
-"""The exactly-once ledger: one row per post x platform x thread part (table ``publications``).
+"""The exactly-once ledger: one row per post x channel x thread part (table ``publications``).
 
 The publish loop records a *claim* (with the idempotency key it will send) before calling a
 platform, and the remote id after. A crash therefore leaves either nothing, or a claim that the
@@ -42,7 +42,7 @@ def _dt(s: str | None) -> datetime | None:
 @dataclass(frozen=True)
 class PubRow:
     post_id: str
-    platform: str
+    channel: str
     part: int
     content_hash: str
     state: str
@@ -67,7 +67,7 @@ class PubRow:
     def remote(self) -> Remote | None:
         if self.state not in ("sent", "retracted") or not self.remote_id:
             return None
-        return Remote(self.platform, self.remote_id, self.url or "", self.uri or "", self.cid or "")
+        return Remote(self.channel, self.remote_id, self.url or "", self.uri or "", self.cid or "")
 
     def as_dict(self) -> dict[str, object]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("owner", "text")}
@@ -77,7 +77,7 @@ class PubRow:
 def _row(r: sqlite3.Row) -> PubRow:
     g = r.__getitem__
     return PubRow(
-        g("post_id"), g("platform"), int(g("part")), g("content_hash"), g("state"), g("idem_key"),
+        g("post_id"), g("channel"), int(g("part")), g("content_hash"), g("state"), g("idem_key"),
         g("remote_id"), g("uri"), g("cid"), g("url"), g("error"), g("kind"), int(g("attempts")),
         _dt(g("not_before")), _dt(g("claimed_at")), _dt(g("sent_at")), _dt(g("updated_at")),
         g("owner"), _dt(g("lease_until")), g("text"),
@@ -135,19 +135,19 @@ class Publications:
         self.db = db
 
     # --- reading -----------------------------------------------------------------------------
-    def rows(self, post_id: str | None = None, platform: str | None = None) -> list[PubRow]:
+    def rows(self, post_id: str | None = None, channel: str | None = None) -> list[PubRow]:
         sql, args = "SELECT * FROM publications WHERE 1=1", []
         if post_id is not None:
             sql += " AND post_id=?"
             args.append(post_id)
-        if platform is not None:
-            sql += " AND platform=?"
-            args.append(platform)
-        sql += " ORDER BY post_id, platform, part"
+        if channel is not None:
+            sql += " AND channel=?"
+            args.append(channel)
+        sql += " ORDER BY post_id, channel, part"
         return [_row(r) for r in self.db.query(sql, tuple(args))]
 
-    def lane(self, post_id: str, platform: str) -> dict[int, PubRow]:
-        return {r.part: r for r in self.rows(post_id, platform)}
+    def lane(self, post_id: str, channel: str) -> dict[int, PubRow]:
+        return {r.part: r for r in self.rows(post_id, channel)}
 
     def by_post(self, post_ids: Iterable[str] | None = None) -> dict[str, list[PubRow]]:
         """All rows grouped by post (one query: used to skip what is done without loading SDKs)."""
@@ -163,11 +163,11 @@ class Publications:
         """In-flight rows whose owner is gone (or released, or its lease ran out)."""
         rows = [_row(r) for r in self.db.query(
             "SELECT * FROM publications WHERE state IN ('claimed','unknown') "
-            "ORDER BY post_id, platform, part")]
+            "ORDER BY post_id, channel, part")]
         return [r for r in rows if r.owner != me and _is_stale(r, now)]
 
     # --- claiming ----------------------------------------------------------------------------
-    def claim(self, post_id: str, platform: str, parts: Sequence[tuple[int, str, str | None]],
+    def claim(self, post_id: str, channel: str, parts: Sequence[tuple[int, str, str | None]],
               content_hash: str, owner: str, now: datetime, lease: timedelta,
               *, force: bool = False) -> list[PubRow] | None:
         """Claim ``parts`` = [(part, text, key)] all together, or none (returns None).
@@ -180,7 +180,7 @@ class Publications:
         with self.db.transaction() as c:
             existing = {
                 r["part"]: _row(r) for r in c.execute(
-                    "SELECT * FROM publications WHERE post_id=? AND platform=?", (post_id, platform))
+                    "SELECT * FROM publications WHERE post_id=? AND channel=?", (post_id, channel))
             }
             for part, _text, _key in parts:
                 r = existing.get(part)
@@ -198,21 +198,21 @@ class Publications:
                 r = existing.get(part)
                 k = (r.idem_key if r is not None and r.idem_key else None) or key
                 c.execute(
-                    "INSERT INTO publications (post_id, platform, part, content_hash, state, "
+                    "INSERT INTO publications (post_id, channel, part, content_hash, state, "
                     "idem_key, attempts, claimed_at, updated_at, owner, lease_until, text, error, kind,"
                     " not_before) VALUES (?,?,?,?,'claimed',?,1,?,?,?,?,?,NULL,NULL,NULL) "
-                    "ON CONFLICT (post_id, platform, part) DO UPDATE SET "
+                    "ON CONFLICT (post_id, channel, part) DO UPDATE SET "
                     "content_hash=excluded.content_hash, state='claimed', idem_key=excluded.idem_key,"
                     " attempts=publications.attempts+1, claimed_at=excluded.claimed_at, "
                     "updated_at=excluded.updated_at, owner=excluded.owner, "
                     "lease_until=excluded.lease_until, text=excluded.text, error=NULL, kind=NULL, "
                     "not_before=NULL",
-                    (post_id, platform, part, content_hash, k, _iso(now), _iso(now), owner,
+                    (post_id, channel, part, content_hash, k, _iso(now), _iso(now), owner,
                      _iso(now + lease), text),
                 )
-                _event(c, now, post_id, platform, part, "claimed", f"key={k}" if k else "")
+                _event(c, now, post_id, channel, part, "claimed", f"key={k}" if k else "")
             rows = {r["part"]: _row(r) for r in c.execute(
-                "SELECT * FROM publications WHERE post_id=? AND platform=?", (post_id, platform))}
+                "SELECT * FROM publications WHERE post_id=? AND channel=?", (post_id, channel))}
             for part, _t, _k in parts:
                 out.append(rows[part])
             return out
@@ -222,27 +222,27 @@ class Publications:
         with self.db.transaction() as c:
             cur = c.execute(
                 "UPDATE publications SET owner=?, lease_until=?, updated_at=? WHERE post_id=? AND "
-                "platform=? AND part=? AND state=? AND owner IS ?",
-                (owner, _iso(now + lease), _iso(now), row.post_id, row.platform, row.part,
+                "channel=? AND part=? AND state=? AND owner IS ?",
+                (owner, _iso(now + lease), _iso(now), row.post_id, row.channel, row.part,
                  row.state, row.owner))
             return cur.rowcount == 1
 
-    def touch(self, post_id: str, platform: str, parts: Iterable[int], owner: str,
+    def touch(self, post_id: str, channel: str, parts: Iterable[int], owner: str,
               now: datetime, lease: timedelta) -> None:
         """Extend our lease while we wait (backoff, rate limit)."""
         with self.db.transaction() as c:
             for p in parts:
                 c.execute("UPDATE publications SET lease_until=?, attempts=attempts+1 WHERE "
-                          "post_id=? AND platform=? AND part=? AND owner=?",
-                          (_iso(now + lease), post_id, platform, p, owner))
+                          "post_id=? AND channel=? AND part=? AND owner=?",
+                          (_iso(now + lease), post_id, channel, p, owner))
 
     # --- results -----------------------------------------------------------------------------
-    def mark_sent(self, post_id: str, platform: str, part: int, remote: Remote,
+    def mark_sent(self, post_id: str, channel: str, part: int, remote: Remote,
                   now: datetime, detail: str = "") -> None:
         with self.db.transaction() as c:
-            _record_sent(c, post_id, platform, part, remote, now, detail)
+            _record_sent(c, post_id, channel, part, remote, now, detail)
 
-    def adopt(self, post_id: str, platform: str, part: int, remote: Remote, now: datetime,
+    def adopt(self, post_id: str, channel: str, part: int, remote: Remote, now: datetime,
               text: str | None, detail: str = "", *, stale_blocks: bool = True
               ) -> PubRow | None:
         """Record a post found by a lookup as this part's, unless it may be another row's.
@@ -256,41 +256,41 @@ class Publications:
         """
         with self.db.transaction() as c:
             others = [_row(r) for r in c.execute(
-                "SELECT * FROM publications WHERE platform=? AND (remote_id=? OR (text=? AND "
+                "SELECT * FROM publications WHERE channel=? AND (remote_id=? OR (text=? AND "
                 "state IN ('claimed','unknown'))) AND NOT (post_id=? AND part=?) "
                 "ORDER BY remote_id IS NULL, post_id, part",
-                (platform, remote.id, text, post_id, part))]
+                (channel, remote.id, text, post_id, part))]
             for o in others:
                 if o.remote_id == remote.id or stale_blocks or not _is_stale(o, now):
                     return o
-            _record_sent(c, post_id, platform, part, remote, now, detail)
+            _record_sent(c, post_id, channel, part, remote, now, detail)
             return None
 
-    def mark(self, post_id: str, platform: str, part: int, state: str, now: datetime, *,
+    def mark(self, post_id: str, channel: str, part: int, state: str, now: datetime, *,
              error: str | None = None, kind: str | None = None,
              not_before: datetime | None = None, content_hash: str | None = None,
              release: bool = True) -> None:
         """Set a non-sent state (upserting the row: missed/deferred may precede any claim)."""
         with self.db.transaction() as c:
             c.execute(
-                "INSERT INTO publications (post_id, platform, part, content_hash, state, error, "
+                "INSERT INTO publications (post_id, channel, part, content_hash, state, error, "
                 "kind, not_before, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (post_id, platform, part) DO UPDATE SET state=excluded.state, "
+                "ON CONFLICT (post_id, channel, part) DO UPDATE SET state=excluded.state, "
                 "error=excluded.error, kind=excluded.kind, not_before=excluded.not_before, "
                 "updated_at=excluded.updated_at"
                 + (", owner=NULL, lease_until=NULL" if release else "")
                 # a sent or retracted part is final: nothing may overwrite it
                 + " WHERE publications.state NOT IN ('sent', 'retracted')",
-                (post_id, platform, part, content_hash or "", state, error, kind,
+                (post_id, channel, part, content_hash or "", state, error, kind,
                  _iso(not_before), _iso(now)))
-            _event(c, now, post_id, platform, part, state, error or "")
+            _event(c, now, post_id, channel, part, state, error or "")
 
-    def mark_retracted(self, post_id: str, platform: str, part: int, now: datetime) -> None:
+    def mark_retracted(self, post_id: str, channel: str, part: int, now: datetime) -> None:
         with self.db.transaction() as c:
             c.execute("UPDATE publications SET state='retracted', updated_at=?, owner=NULL "
-                      "WHERE post_id=? AND platform=? AND part=?",
-                      (_iso(now), post_id, platform, part))
-            _event(c, now, post_id, platform, part, "retracted", "")
+                      "WHERE post_id=? AND channel=? AND part=?",
+                      (_iso(now), post_id, channel, part))
+            _event(c, now, post_id, channel, part, "retracted", "")
 
     def events(self, post_id: str | None = None) -> list[dict[str, object]]:
         sql = "SELECT * FROM events" + (" WHERE post_id=?" if post_id else "") + " ORDER BY id"
@@ -306,18 +306,18 @@ def _is_stale(r: PubRow, now: datetime) -> bool:
 
 
 
-def _record_sent(c: object, post_id: str, platform: str, part: int, remote: Remote,
+def _record_sent(c: object, post_id: str, channel: str, part: int, remote: Remote,
                  now: datetime, detail: str) -> None:
     c.execute(  # type: ignore[attr-defined]
         "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
         "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
-        " WHERE post_id=? AND platform=? AND part=?",
+        " WHERE post_id=? AND channel=? AND part=?",
         (remote.id, remote.uri, remote.cid, remote.url, _iso(now), _iso(now), post_id,
-         platform, part))
-    _event(c, now, post_id, platform, part, "sent", detail or remote.url)
+         channel, part))
+    _event(c, now, post_id, channel, part, "sent", detail or remote.url)
 
-def _event(c: object, now: datetime, post_id: str, platform: str, part: int, event: str,
+def _event(c: object, now: datetime, post_id: str, channel: str, part: int, event: str,
            detail: str) -> None:
     c.execute(  # type: ignore[attr-defined]
-        "INSERT INTO events (at, post_id, platform, part, event, detail) VALUES (?,?,?,?,?,?)",
-        (_iso(now), post_id, platform, part, event, detail[:500]))
+        "INSERT INTO events (at, post_id, channel, part, event, detail) VALUES (?,?,?,?,?,?)",
+        (_iso(now), post_id, channel, part, event, detail[:500]))

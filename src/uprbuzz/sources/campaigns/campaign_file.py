@@ -20,7 +20,7 @@ from uprbuzz.sources.campaigns import campaign_rules as R
 if TYPE_CHECKING:
     from uprbuzz.config import Config
 
-CAMPAIGN_KEYS = ("name", "start", "end", "tz", "platforms", "status", "lang", "tags", "link",
+CAMPAIGN_KEYS = ("name", "start", "end", "tz", "platforms", "channels", "status", "lang", "tags", "link",
                  "description")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
 
@@ -108,6 +108,7 @@ class Campaign:
     langs: tuple[str, ...]
     tags: tuple[str, ...]
     link: str | None
+    channels: tuple[str, ...] = ()  # by name (uprbuzz.toml [channels]); (): routed by language
 
 
 def read_campaign(f: CampaignFile, data: Mapping[str, Any], config: Config,
@@ -155,5 +156,11 @@ def read_campaign(f: CampaignFile, data: Mapping[str, Any], config: Config,
         bad("status", f"status must be draft or approved, not {status!r}")
         return None
     langs = str_list(c.get("lang", config.lang))
+    channels = str_list(c.get("channels", ()))
+    for ch in channels:
+        if config.channel(ch) is None:
+            known = ", ".join(x.name for x in config.channels)
+            bad("channels", f"unknown channel {ch!r}; uprbuzz.toml has {known}")
+            return None
     return Campaign(name, start, end, tz, platforms, status, langs,
-                    str_list(c.get("tags", ())), c.get("link"))
+                    str_list(c.get("tags", ())), c.get("link"), channels)

@@ -162,7 +162,7 @@ def _occurrence(pid: str, at: datetime, item: Mapping[str, Any], r: Rule,
     link = item.get("link") or r.link
     return Post(
         id=pid, parts=parts, at=at, status=camp.status,  # type: ignore[arg-type]
-        platforms=r.platforms, langs=camp.langs,
+        platforms=r.platforms, langs=camp.langs, channels=camp.channels,
         link=R.render(str(link), ctx) if link else None,
         tags=r.tags, overrides=overrides, card=card, source=r.loc, origin="campaign",
     )

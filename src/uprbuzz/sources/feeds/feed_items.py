@@ -26,7 +26,7 @@ from uprbuzz.sources.feeds.feed_fetch import MAX_BYTES, TIMEOUT, FeedError, chec
 if TYPE_CHECKING:
     from uprbuzz.config import Config
 
-FEED_KEYS = ("name", "url", "template", "tags", "platforms", "mode", "backfill", "card", "lang",
+FEED_KEYS = ("name", "url", "template", "tags", "platforms", "channels", "mode", "backfill", "card", "lang",
              "timeout", "max_bytes", "interval")
 DEFAULT_INTERVAL = timedelta(minutes=15)
 DEFAULT_TEMPLATE = "{title} {link}"
@@ -40,6 +40,7 @@ class FeedConfig:
     template: str = DEFAULT_TEMPLATE
     tags: tuple[str, ...] = ()  # only items with one of these categories (any case)
     platforms: tuple[str, ...] = PLATFORMS
+    channels: tuple[str, ...] = ()  # by name (uprbuzz.toml [channels]); (): routed by language
     mode: str = "draft"  # draft: posts/feed/<slug>.md for review | approve: queued directly
     backfill: int = 0  # items already in the feed to post on the first poll
     card: Mapping[str, Any] | None = None  # {template = "blog", ...fields}
@@ -74,6 +75,11 @@ def feed_configs(config: Config) -> list[FeedConfig]:
         plats = (plats,) if isinstance(plats, str) else tuple(plats)
         if any(p not in PLATFORMS for p in plats):
             raise ConfigError(f"{where} ({name}): platforms must be among {', '.join(PLATFORMS)}")
+        chans = raw.get("channels", ())
+        chans = (chans,) if isinstance(chans, str) else tuple(chans)
+        if bad := [c for c in chans if config.channel(c) is None]:
+            raise ConfigError(f"{where} ({name}): unknown channel {bad[0]!r}; uprbuzz.toml has "
+                              f"{', '.join(c.name for c in config.channels)}")
         card = raw.get("card")
         if isinstance(card, str):
             card = {"template": card}
@@ -83,7 +89,8 @@ def feed_configs(config: Config) -> list[FeedConfig]:
         try:
             out.append(FeedConfig(
                 name, str(raw["url"]), str(raw.get("template", DEFAULT_TEMPLATE)),
-                (tags,) if isinstance(tags, str) else tuple(str(t) for t in tags), plats, mode,
+                (tags,) if isinstance(tags, str) else tuple(str(t) for t in tags), plats,
+                tuple(str(c) for c in chans), mode,
                 int(raw.get("backfill", 0)), card, str(raw.get("lang", config.lang)),
                 float(raw.get("timeout", TIMEOUT)), int(raw.get("max_bytes", MAX_BYTES)),
                 parse_duration(raw.get("interval", "15m"))))
@@ -344,6 +351,7 @@ def item_post(item: Item, feed: FeedConfig, post_id: str, *, at: datetime | None
                     feed.card.get("alt"))
     return Post(id=post_id, parts=(Part(render_text(item, feed)),), at=at,
                 status=status, platforms=feed.platforms, langs=(feed.lang,),  # type: ignore[arg-type]
+                channels=feed.channels,
                 link=item.link, tags=("feed", feed.name), card=card, origin="feed")
 
 

@@ -171,12 +171,12 @@ def _deps(root: Path, post: Post | None) -> list[list[Any]]:
 
 
 def _meta(post: Post | None, diags: list[Diagnostic], checked: bool, deps: list[list[Any]],
-          lengths: dict[str, list[list[Any]]] | None) -> dict[str, Any]:
+          lengths: dict[str, list[list[Any]]] | None, channels: list[str]) -> dict[str, Any]:
     m: dict[str, Any] = {"checked": checked, "deps": deps, "lengths": lengths,
                          "diags": [[d.line, d.column, d.severity, d.code, d.message] for d in diags]}
     if post is not None:
         m.update(id=post.id, at=post.at.isoformat() if post.at else None, status=post.status,
-                 targets=list(post.targets), nparts=len(post.parts))
+                 targets=channels, nparts=len(post.parts))
     return m
 
 
@@ -188,21 +188,29 @@ def _split_meta(m: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
             {k: m[k] for k in _EXTRA if k in m})
 
 
-def lengths_of(post: Post) -> dict[str, list[list[Any]]] | None:
-    """Per platform, per part: [length, limit, valid] as that platform counts it."""
-    from uprbuzz.platforms.text_measure import bluesky_count, x_length
+def lengths_of(post: Post, config: Config) -> dict[str, list[list[Any]]] | None:
+    """Per platform the post is routed to, per part: [length, limit, valid] as that platform
+    counts it (for its first channel's variant and, on Mastodon, that channel's limit)."""
+    from uprbuzz.platforms.limits import MASTODON
+    from uprbuzz.platforms.text_measure import bluesky_count, mastodon_count, x_length
 
     out: dict[str, list[list[Any]]] = {}
-    for platform in post.targets:
+    for ch in config.route(post):
+        if ch.platform in out:
+            continue
         rows = []
-        for part in post.parts_for(platform) or ():
-            if platform == "x":
+        for part in post.parts_on(ch.name, ch.platform) or ():
+            if ch.platform == "x":
                 c = x_length(part.text)
                 rows.append([c.weighted_length, c.limit, c.valid])
-            else:
+            elif ch.platform == "bluesky":
                 b = bluesky_count(part.text)
                 rows.append([b.graphemes, b.limit, b.valid])
-        out[platform] = rows
+            else:
+                m = mastodon_count(part.text, post.content_warning,
+                                   ch.max_characters or MASTODON.max_length)
+                rows.append([m.length, m.limit, m.valid])
+        out[ch.platform] = rows
     return out
 
 
@@ -237,9 +245,11 @@ def _fresh(data: bytes, rel: str, config: Config, check: bool) -> FileResult:
             d = _relocate(d, rel, keys)
             if (d.line, d.column, d.code) not in seen:
                 diags.append(d)
-        lengths = lengths_of(post)
+        lengths = lengths_of(post, config)
     diags.sort(key=lambda d: (d.line, d.column))
-    meta, extra = _split_meta(_meta(post, diags, check, _deps(config.root, post), lengths))
+    channels = [c.name for c in config.route(post)] if post is not None else []
+    meta, extra = _split_meta(_meta(post, diags, check, _deps(config.root, post), lengths,
+                                    channels))
     meta["keys"] = {k: keys[k] for k in ("id", "at") if k in keys}
     return FileResult(rel, meta, _post=post, _extra=extra)
 
@@ -342,7 +352,8 @@ class PostResults:
             if (meta["checked"] or not check) and _deps_ok(self.config.root, meta["deps"]):
                 return meta
         diags = post_checks(post, self.config) if check else []
-        meta = _meta(post, diags, check, _deps(self.config.root, post), lengths_of(post))
+        meta = _meta(post, diags, check, _deps(self.config.root, post),
+                     lengths_of(post, self.config), [c.name for c in self.config.route(post)])
         meta["diags"] = [[d.path, *row] for d, row in zip(diags, meta["diags"], strict=True)]
         self.cache[key] = (self.fp, json.dumps(meta).encode())
         self.new.append((key, self.fp, self.cache[key][1]))

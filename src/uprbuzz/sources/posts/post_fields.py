@@ -18,10 +18,10 @@ from uprbuzz.sources.posts.post_text import TextReader
 if TYPE_CHECKING:
     from uprbuzz.sources.posts.frontmatter import YNode
 
-KEYS = ("id", "at", "tz", "platforms", "status", "lang", "media", "link", "x", "bluesky",
-        "tags", "card")
+KEYS = ("id", "at", "tz", "platforms", "channels", "status", "lang", "media", "link", "x",
+        "bluesky", "mastodon", "tags", "card", "content_warning", "sensitive")
 OVERRIDE_KEYS = ("text", "media", "skip")
-MEDIA_KEYS = ("path", "alt", "decorative")
+MEDIA_KEYS = ("path", "alt", "decorative", "focus")
 STATUSES = ("draft", "approved")
 CARD_TEMPLATES = ("quote", "countdown", "watch-live", "blog", "recommendation")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -77,12 +77,36 @@ class FieldReader(TextReader):
             name = v.value.strip().lower()
             if name not in PLATFORMS:
                 self.at_val(v, "unknown-platform", f"unknown platform '{v.value}'"
-                            f"{did_you_mean(name, PLATFORMS)}; uprbuzz publishes to x and bluesky")
+                            f"{did_you_mean(name, PLATFORMS)}; uprbuzz publishes to "
+                            f"{', '.join(PLATFORMS)}")
             elif name not in enabled:
-                self.at_val(v, "disabled-platform", f"{name} is disabled in uprbuzz.toml; "
-                            "this post will not go there", "warning")
+                self.at_val(v, "disabled-platform", f"no enabled channel of {name} in "
+                            "uprbuzz.toml; this post will not go there", "warning")
             elif name not in out:
                 out.append(name)
+        return tuple(out)
+
+    def channels(self, n: YNode | None) -> tuple[str, ...]:
+        """``channels:`` names accounts from uprbuzz.toml's [channels] (empty: by language)."""
+        if n is None:
+            return ()
+        names = [c.name for c in self.config.channels]
+        out: list[str] = []
+        for v in self.str_list(n, "channels"):
+            name = v.value.strip()
+            ch = self.config.channel(name)
+            if ch is None:
+                self.at_val(v, "unknown-channel", f"unknown channel '{v.value}'"
+                            f"{did_you_mean(name, names)}; channels are the [channels.NAME] "
+                            "tables of uprbuzz.toml (and x, bluesky for [platforms.*])")
+            elif not ch.enabled:
+                self.at_val(v, "disabled-channel", f"channel {name} is disabled in "
+                            "uprbuzz.toml; this post will not go there", "warning")
+            elif name not in out:
+                out.append(name)
+        if n.kind == "seq" and not n.value:
+            self.at_key(n, "wrong-type", "'channels' is an empty list: leave it out to route "
+                        "by language")
         return tuple(out)
 
     def langs(self, n: YNode | None) -> tuple[str, ...]:
@@ -203,5 +227,28 @@ class FieldReader(TextReader):
             if ((d := e.value.get("decorative")) is not None
                     and self.expect(d, "decorative", (bool,), "true or false")):
                 deco = d.value
-            out.append(Media(p.value, alt, deco, self.loc(p.key_line or p.line, p.key_column or p.column)))
+            out.append(Media(p.value, alt, deco,
+                             self.loc(p.key_line or p.line, p.key_column or p.column),
+                             focus=self.focus(e.value.get("focus"))))
         return out
+
+    def focus(self, n: YNode | None) -> tuple[float, float] | None:
+        """``focus: [x, y]``, Mastodon's focal point: each from -1 (left, bottom) to 1."""
+        if n is None:
+            return None
+        vals = n.plain() if n.kind == "seq" else None
+        if (not isinstance(vals, list) or len(vals) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           and -1 <= v <= 1 for v in vals)):
+            self.at_val(n, "media-focus", "focus must be [x, y], each from -1 to 1 (the "
+                        "point Mastodon keeps in view when it crops; [0, 0] is the centre)")
+            return None
+        return float(vals[0]), float(vals[1])
+
+    def content_warning(self, n: YNode | None) -> str:
+        if n is None or not self.expect(n, "content_warning", (str,), "text"):
+            return ""
+        return str(n.value).strip()
+
+    def flag(self, n: YNode | None, name: str) -> bool:
+        return bool(n is not None and self.expect(n, name, (bool,), "true or false") and n.value)

@@ -114,10 +114,12 @@ class _Builder(FieldReader):
             return None
         if root is not None:
             fm = root.value
+        channel_blocks = {c.name for c in self.config.channels} - set(KEYS)
         for key, node in fm.items():
             self.keys[key] = (node.key_line, node.key_column)
-            if key not in KEYS:
-                self.at_key(node, "unknown-key", f"unknown key '{key}'{did_you_mean(key, KEYS)}")
+            if key not in KEYS and key not in channel_blocks:
+                known = (*KEYS, *sorted(channel_blocks))
+                self.at_key(node, "unknown-key", f"unknown key '{key}'{did_you_mean(key, known)}")
         return self.post(fm, sp)
 
     def post(self, fm: dict[str, YNode], sp: frontmatter.Split) -> Post:
@@ -166,6 +168,11 @@ class _Builder(FieldReader):
                     if name not in platforms and not ov.skip:
                         self.at_key(n, "unused-override", f"the '{name}:' block is ignored: "
                                     f"{name} is not among this post's platforms", "warning")
+        for ch in cfg.channels:  # a block named after a channel: that account's variant
+            if ch.name not in PLATFORMS and (n := fm.get(ch.name)) is not None:
+                ov = self.override(ch.name, n)
+                if ov is not None:
+                    overrides[ch.name] = ov
         if (n := fm.get("media")) is not None:
             media = self.media_list(n, "media")
             if parts and media:
@@ -173,6 +180,9 @@ class _Builder(FieldReader):
                 parts[0] = Part(first.text, (*media, *first.media), first.loc)
         return Post(
             id=pid, parts=tuple(parts), at=at, status=status,  # type: ignore[arg-type]
-            platforms=platforms, langs=self.langs(fm.get("lang")), link=self.link(fm.get("link")),
+            platforms=platforms, langs=self.langs(fm.get("lang")),
+            channels=self.channels(fm.get("channels")), link=self.link(fm.get("link")),
+            content_warning=self.content_warning(fm.get("content_warning")),
+            sensitive=self.flag(fm.get("sensitive"), "sensitive"),
             tags=self.tags(fm.get("tags")), overrides=overrides, card=self.card(fm.get("card")),
             source=self.loc(1), origin="queue")
