@@ -219,3 +219,34 @@ def test_status_json_names_channel_and_platform(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["-C", str(root), "status", "--json"], env={})
     assert r.exit_code == 0, r.output
     assert {"channel": "main-es", "platform": "x"}.items() <= json.loads(r.output)[0].items()
+
+
+@pytest.mark.e2e
+def test_a_warm_publish_does_not_measure_again(tmp_path: Path, xapi) -> None:  # type: ignore[no-untyped-def]
+    """Content whose checks passed is not measured again: the second run, which sends it,
+    never imports twitter-text (0.4 s of regex compilation per process)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fixtures.publish import REPO, make_project
+
+    root = make_project(tmp_path / "p", {"a.md": "---\nstatus: approved\n---\nHello, network\n"},
+                        toml="[platforms.bluesky]\nenabled = false\n")
+    script = ("import runpy, sys\nsys.argv = ['uprbuzz', '-C', sys.argv[1], 'publish', 'a']\n"
+              "try:\n    runpy.run_module('uprbuzz', run_name='__main__')\n"
+              "except SystemExit:\n    pass\nprint('twitter_text imported:', "
+              "'twitter_text' in sys.modules)\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("UPRBUZZ_")}
+    base["PYTHONPATH"] = str(REPO / "src")
+
+    def run(env: dict[str, str]) -> str:
+        r = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True,
+                           text=True, env={**base, **env}, timeout=120)
+        return r.stdout + r.stderr
+
+    first = run({})  # no X credentials: checked (and measured), then not sent
+    assert "no credentials" in first and "twitter_text imported: True" in first
+    second = run(xapi.env)
+    assert "twitter_text imported: False" in second, second
+    assert [t["text"] for t in xapi.server.store.tweets] == ["Hello, network"]

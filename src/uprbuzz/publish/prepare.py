@@ -34,15 +34,20 @@ def render_cards(post: Post, config: Config) -> Post:
         raise PrepareError(f"card could not be rendered: {e}") from e
 
 
-def validate(post: Post, config: Config, loaded: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
-    """Errors that block publishing: the loader's for this file, plus the platform checks."""
+def validate(post: Post, config: Config, loaded: Sequence[Diagnostic] = (), *,
+             checked: bool = False) -> list[Diagnostic]:
+    """Errors that block publishing: the loader's for this file, plus the platform checks
+    (skipped when ``checked``: this very content already passed them, see check_key)."""
     errors = []
     if post.source is not None:
         errors += [d for d in loaded if d.severity == "error" and d.path == post.source.path]
-    try:
-        found = check_post(post, config, cards=False)
-    except Exception as e:  # a checker crash blocks (we cannot say the post is fine)
-        found = [Diagnostic.at(post.source, "error", "check-crashed", f"the checks failed: {e}")]
+    found: list[Diagnostic] = []
+    if not checked:
+        try:
+            found = check_post(post, config, cards=False)
+        except Exception as e:  # a checker crash blocks (we cannot say the post is fine)
+            found = [Diagnostic.at(post.source, "error", "check-crashed",
+                                   f"the checks failed: {e}")]
     errors += [d for d in found if d.severity == "error"]
     seen, out = set(), []
     for d in errors:
@@ -50,6 +55,27 @@ def validate(post: Post, config: Config, loaded: Sequence[Diagnostic] = ()) -> l
             seen.add(str(d))
             out.append(d)
     return out
+
+
+def check_key(post: Post, config: Config, content_hash: str) -> str:
+    """What decides the platform checks' verdict on a ready post: its content, the checking
+    code and config (the parse cache's fingerprint) and each media file's size and time (a
+    replaced image is checked again). A warm publish of content that already passed skips
+    measuring it, and so never imports twitter-text."""
+    import hashlib
+    import os
+
+    from uprbuzz.sources.posts.collect import fingerprint
+
+    h = hashlib.sha256(content_hash.encode() + fingerprint(config))
+    for part in post.parts:
+        for m in part.media:
+            try:
+                st = os.stat(config.root / m.path)
+                h.update(f"{m.path}:{st.st_size}:{st.st_mtime_ns};".encode())
+            except (OSError, ValueError):
+                h.update(f"{m.path}:missing;".encode())
+    return h.hexdigest()
 
 
 class MediaReader:

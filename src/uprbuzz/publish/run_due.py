@@ -7,6 +7,8 @@ built, no SDK and no Pillow are imported (a cron tick stays cheap).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -85,13 +87,49 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
                 report.add(post.id, name, "dry-run", f"would publish {n} part(s)")
         return report
 
-    for post, lanes in work:
-        if pub.stopping:  # reported, never recorded: the next run finds them due as before
-            for name in lanes:
-                report.add_outcome(post.id, stopped_outcome(name))
-            continue
-        _publish_one(pub, post, lanes, loaded.diagnostics, report)
+    _run_lanes(pub, work, loaded.diagnostics, report)
     return report
+
+
+def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: list,
+               report: Report) -> None:
+    """One worker per channel, each sending its posts in order; a slow or failing channel
+    never holds up another. Posts are prepared (cards rendered, checks run) once, in order,
+    and handed to their channels' workers as soon as they are ready."""
+    channels = list(dict.fromkeys(name for _, lanes in work for name in lanes))
+    queues: dict[str, queue.Queue[tuple[Post, str] | None]] = {c: queue.Queue() for c in channels}
+    lock = threading.Lock()
+
+    def worker(channel: str) -> None:
+        while (item := queues[channel].get()) is not None:
+            ready, chash = item
+            if pub.stopping:  # reported, never recorded: the next run finds it due as before
+                outcome = stopped_outcome(channel)
+            else:
+                outcome = pub.publish_post(ready, platforms=[channel], content_hash=chash,
+                                           prepared=True)[channel]
+            with lock:
+                report.add_outcome(ready.id, outcome)
+
+    threads = [threading.Thread(target=worker, args=(c,), name=f"lane-{c}", daemon=True)
+               for c in channels]
+    for t in threads:
+        t.start()
+    try:
+        for post, lanes in work:
+            prepared = None if pub.stopping else _prepare(pub, post, lanes, diagnostics, report,
+                                                          lock)
+            for name in lanes:
+                if prepared is not None:
+                    queues[name].put(prepared)
+                elif pub.stopping:
+                    with lock:
+                        report.add_outcome(post.id, stopped_outcome(name))
+    finally:
+        for c in channels:
+            queues[c].put(None)
+        for t in threads:
+            t.join()
 
 
 def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now: datetime,
@@ -137,14 +175,21 @@ def _report_missed(pub: DueHost, post: Post, lane: due_rule.LaneDue, now: dateti
     report.add(post.id, name, "missed", msg)
 
 
-def _publish_one(pub: DueHost, post: Post, lanes: list[str], diagnostics: list,
-                 report: Report) -> None:
-    from uprbuzz.publish.prepare import PrepareError, render_cards, validate
+def _prepare(pub: DueHost, post: Post, lanes: list[str], diagnostics: list, report: Report,
+             lock: threading.Lock) -> tuple[Post, str] | None:
+    """The post ready to send (cards rendered, checks passed) and its content hash; None, with
+    every lane recorded failed, when it cannot go out as it stands."""
+    from uprbuzz.publish.prepare import PrepareError, check_key, render_cards, validate
 
     chash = post.content_hash()
     try:
         ready = render_cards(post, pub.config)
-        errors = validate(ready, pub.config, diagnostics)
+        # "#" rows are not files: whole-project scans keep them (collect)
+        memo, key = f"#publish-check:{post.id}", check_key(ready, pub.config, chash)
+        passed = pub.store.cache.get(memo, key) is not None
+        errors = validate(ready, pub.config, diagnostics, checked=passed)
+        if not errors and not passed:
+            pub.store.cache.put(memo, key, b"ok")
         if errors:
             shown = "; ".join(str(d) for d in errors[:3])
             more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
@@ -153,12 +198,11 @@ def _publish_one(pub: DueHost, post: Post, lanes: list[str], diagnostics: list,
         for name in lanes:
             pub.store.publications.mark(post.id, name, 0, "failed", pub.now(), error=str(e),
                                         kind="invalid", content_hash=chash)
-            report.add(post.id, name, "failed", str(e))
+            with lock:
+                report.add(post.id, name, "failed", str(e))
         pub.log(f"{post.id}: not published: {e}")
-        return
-    outcomes = pub.publish_post(ready, platforms=lanes, content_hash=chash, prepared=True)
-    for o in outcomes.values():
-        report.add_outcome(post.id, o)
+        return None
+    return ready, chash
 
 
 def _ago(d: object) -> str:
