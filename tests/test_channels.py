@@ -106,7 +106,8 @@ def test_routing_by_language_by_name_and_skips(tmp_path: Path) -> None:
     assert names(_post("Hello")) == ["main", "bsky", "toot"]  # no langs: every language
     assert names(_post("Hola", "es")) == ["main-es", "bsky", "toot"]
     assert names(_post("Hola", "es-MX")) == ["main-es", "bsky", "toot"]
-    assert names(_post("Bonjour", "fr")) == ["bsky", "toot"]
+    # nobody speaks French on X: every X channel; Bluesky's only channel takes any language
+    assert names(_post("Bonjour", "fr")) == ["main", "main-es", "bsky", "toot"]
     assert names(_post("Hi", channels=("main", "toot"))) == ["main", "toot"]
     only_x = Post("p", (Part("x"),), platforms=("x",), langs=("fr",))
     assert names(only_x) == ["main", "main-es"]  # nobody speaks French on X: all X channels

@@ -225,15 +225,20 @@ class Config:
 
     def route(self, post: Any) -> tuple[Channel, ...]:
         """The enabled channels a Post goes to, in file order: those it names (``channels:``);
-        else those whose languages include its language (a channel without ``langs`` takes
-        every language), else all of them; always within its ``platforms`` and skipping the
-        channels its overrides skip."""
+        else, on each platform, the channels whose ``langs`` include its language, else that
+        platform's channels without ``langs``, else all of that platform's; always within its
+        ``platforms`` and skipping the channels its overrides skip."""
         cands = [c for c in self.enabled_channels if c.platform in post.platforms]
         if post.channels:
             chosen = [c for c in cands if c.name in post.channels]
         else:
             lang = post.langs[0] if post.langs else self.lang
-            chosen = [c for c in cands if c.speaks(lang)] or cands
+            picked: set[str] = set()
+            for platform in dict.fromkeys(c.platform for c in cands):
+                mine = [c for c in cands if c.platform == platform]
+                picked.update(c.name for c in ([c for c in mine if c.langs and c.speaks(lang)]
+                                               or [c for c in mine if not c.langs] or mine))
+            chosen = [c for c in cands if c.name in picked]
         return tuple(c for c in chosen if post.parts_on(c.name, c.platform) is not None)
 
     @property

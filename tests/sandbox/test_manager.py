@@ -40,8 +40,12 @@ def run(project, *args):
 def test_x_sandbox_lifecycle(project):
     out = run(project, "start", "--no-bluesky").stdout
     env = _env(out)
-    assert set(env) == {"UPRBUZZ_X_API_URL", "UPRBUZZ_X_CONSUMER_KEY", "UPRBUZZ_X_CONSUMER_SECRET",
-                        "UPRBUZZ_X_ACCESS_TOKEN", "UPRBUZZ_X_ACCESS_SECRET"}
+    x_vars = {"API_URL", "CONSUMER_KEY", "CONSUMER_SECRET", "ACCESS_TOKEN", "ACCESS_SECRET"}
+    # two accounts per platform: the channels x and x-es, mastodon and mastodon-es
+    assert set(env) == ({f"UPRBUZZ_X_{v}" for v in x_vars} | {f"UPRBUZZ_X_ES_{v}" for v in x_vars}
+                        | {f"UPRBUZZ_MASTODON{c}_{v}" for c in ("", "_ES")
+                           for v in ("API_URL", "ACCESS_TOKEN")})
+    assert env["UPRBUZZ_X_ACCESS_TOKEN"] != env["UPRBUZZ_X_ES_ACCESS_TOKEN"]
     pid = manager.load_state(project)["x"]["pid"]
     assert _env(run(project, "start", "--no-bluesky").stdout) == env  # idempotent
     assert manager.load_state(project)["x"]["pid"] == pid
@@ -57,7 +61,11 @@ def test_x_sandbox_lifecycle(project):
         (root.id, "rehearsal post", None), (reply.id, "and a reply", root.id)]
     assert "rehearsal post" in run(project, "timeline").stdout
 
-    assert "stopped X stand-in" in run(project, "stop").stdout
+    assert tl["channels"]["x"]["posts"] and tl["channels"]["x-es"]["posts"] == []
+    assert tl["mastodon"]["accounts"] == list(manager.MASTODON_USERS)
+
+    stopped = run(project, "stop").stdout
+    assert "stopped X stand-in" in stopped and "stopped Mastodon stand-in" in stopped
     assert not manager.alive(pid)
     assert json.loads(run(project, "status", "--json").stdout)["x"] is None
     # restart: same credentials, timeline kept

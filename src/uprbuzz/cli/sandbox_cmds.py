@@ -1,4 +1,5 @@
-"""``uprbuzz sandbox start | stop | status | timeline``: local X and Bluesky for rehearsal."""
+"""``uprbuzz sandbox start | stop | status | timeline``: local X, Bluesky and Mastodon for
+rehearsal, two accounts (channels) on each."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from uprbuzz.cli.common import echo_json, err, project_config
 
 @click.group()
 def sandbox() -> None:
-    """Run local stand-ins of X and Bluesky for rehearsal and tests.
+    """Run local stand-ins of X, Bluesky and Mastodon for rehearsal and tests.
+
+    Two accounts on each platform, exported as the channels x, x-es, bluesky, bluesky-es,
+    mastodon and mastodon-es (UPRBUZZ_<CHANNEL>_* variables).
 
     \b
-    Start both and point uprbuzz at them (no real credentials needed):
+    Start them and point uprbuzz at them (no real credentials needed):
       eval "$(uprbuzz sandbox start)"
       uprbuzz publish
       uprbuzz sandbox timeline
@@ -29,7 +33,8 @@ def _root():
 @click.option("--fresh", is_flag=True,
               help="Stop what runs and discard the kept X timeline: both platforms start empty.")
 def start(x_port: int | None, no_bluesky: bool, fresh: bool) -> None:
-    """Start the X stand-in and the local PDS (if installed); print `export` lines.
+    """Start the X and Mastodon stand-ins and the local PDS (if installed); print `export`
+    lines for every sandbox channel.
 
     Idempotent: what already runs is kept and its exports printed again (unless --fresh).
 
@@ -67,7 +72,8 @@ def status(as_json: bool) -> None:
     st = manager.status(_root())
     if as_json:
         return echo_json(st)
-    for name, label in (("x", "X stand-in"), ("bluesky", "local PDS")):
+    for name, label in (("x", "X stand-in"), ("bluesky", "local PDS"),
+                        ("mastodon", "Mastodon stand-in")):
         s = st.get(name)
         if not s:
             click.echo(f"{label}: not started")
@@ -90,15 +96,17 @@ def timeline(as_json: bool) -> None:
     tl = manager.timeline(_root())
     if as_json:
         return echo_json(tl)
-    for name, label in (("x", "X"), ("bluesky", "Bluesky")):
+    for name, label in (("x", "X"), ("bluesky", "Bluesky"), ("mastodon", "Mastodon")):
         data = tl.get(name)
         if data is None:
             click.echo(f"{label}: not running")
             continue
-        click.echo(f"{label} ({data['account']}, {len(data['posts'])} posts):")
+        who = ", ".join(data.get("accounts") or [data.get("account") or "?"])
+        click.echo(f"{label} ({who}; {len(data['posts'])} posts):")
         for p in data["posts"]:
             gone = " [deleted]" if p.get("deleted") else ""
             reply = " ↳" if p.get("in_reply_to") or p.get("reply") else ""
             first = p["text"].splitlines()[0] if p["text"] else "(media only)"
-            click.echo(f"  {p.get('created_at', '')[:19]}{reply} {first[:70]}{gone}")
+            click.echo(f"  {str(p.get('created_at', ''))[:19]}{reply} [{p.get('account')}] "
+                       f"{first[:60]}{gone}")
             click.echo(f"      {p.get('url') or p.get('uri')}")
