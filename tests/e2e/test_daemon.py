@@ -142,7 +142,10 @@ def test_sigterm_mid_publication_loses_and_doubles_nothing(tmp_path: Path, xapi)
     d2 = Daemon(root, env, tmp_path / "run2.log")
     try:
         wait_for(lambda: len(xapi.server.store.tweets) >= 4, 30, "the rest after a restart")
-        time.sleep(1.5)  # anything doubled would show up now
+        # settled, not "waited long enough": every lane recorded sent, none in flight, so
+        # nothing is left that could be sent again
+        wait_for(lambda: sorted(r["state"] for r in ledger(root)) == ["sent"] * 4, 30,
+                 "every lane recorded sent")
     finally:
         assert d2.terminate() == 0
     assert Counter(t["text"] for t in xapi.server.store.tweets) == Counter(texts)
