@@ -110,7 +110,7 @@ def test_run_follows_files_and_fires_on_time(tmp_path: Path, xapi, bsky_config) 
             lags[f"x:{pid}"] = t["ts"] - due[pid].timestamp()
     for r in ledger(root):
         if r["post_id"] in due:
-            lags[f"claim:{r['platform']}:{r['post_id']}"] = (
+            lags[f"claim:{r['channel']}:{r['post_id']}"] = (
                 datetime.fromisoformat(r["claimed_at"]) - due[r["post_id"]]).total_seconds()
     assert len(lags) == 3 + 5, lags
     assert all(0 <= v < 1.0 for v in lags.values()), lags

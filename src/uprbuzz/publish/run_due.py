@@ -97,19 +97,24 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
     never holds up another. Posts are prepared (cards rendered, checks run) once, in order,
     and handed to their channels' workers as soon as they are ready."""
     channels = list(dict.fromkeys(name for _, lanes in work for name in lanes))
-    queues: dict[str, queue.Queue[tuple[Post, str] | None]] = {c: queue.Queue() for c in channels}
+    # (post id, (ready post, content hash) or None when it will not be sent in this run)
+    Item = tuple[str, tuple[Post, str] | None]
+    queues: dict[str, queue.Queue[Item | None]] = {c: queue.Queue() for c in channels}
     lock = threading.Lock()
 
     def worker(channel: str) -> None:
         while (item := queues[channel].get()) is not None:
-            ready, chash = item
+            post_id, prepared = item
+            if prepared is None:
+                continue  # refused before sending: already recorded and reported
             if pub.stopping:  # reported, never recorded: the next run finds it due as before
                 outcome = stopped_outcome(channel)
             else:
+                ready, chash = prepared
                 outcome = pub.publish_post(ready, platforms=[channel], content_hash=chash,
                                            prepared=True)[channel]
             with lock:
-                report.add_outcome(ready.id, outcome)
+                report.add_outcome(post_id, outcome)
 
     threads = [threading.Thread(target=worker, args=(c,), name=f"lane-{c}", daemon=True)
                for c in channels]
@@ -117,14 +122,12 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
         t.start()
     try:
         for post, lanes in work:
-            prepared = None if pub.stopping else _prepare(pub, post, lanes, diagnostics, report,
-                                                          lock)
+            if pub.stopping:  # the workers report it stopped, in each channel's order
+                prepared: tuple[Post, str] | None = (post, post.content_hash())
+            else:
+                prepared = _prepare(pub, post, lanes, diagnostics, report, lock)
             for name in lanes:
-                if prepared is not None:
-                    queues[name].put(prepared)
-                elif pub.stopping:
-                    with lock:
-                        report.add_outcome(post.id, stopped_outcome(name))
+                queues[name].put((post.id, prepared))
     finally:
         for c in channels:
             queues[c].put(None)
