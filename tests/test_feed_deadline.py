@@ -240,3 +240,32 @@ def test_the_environment_proxy_is_used(serve, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("http_proxy", "socks5://127.0.0.1:1080")
     with pytest.raises(FeedError, match="http:// proxies only"):
         fetch("http://blog.invalid/feed.xml", timeout=5)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+def test_a_tick_publishes_what_is_due_whatever_a_feed_does(serve, tmp_path, xapi) -> None:  # type: ignore[no-untyped-def]
+    """A feed dripping a byte a second (timeout = 5): `uprbuzz tick` publishes the due post
+    first and exits within 15 s."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fixtures.publish import make_project, run_uprbuzz
+
+    def drip(conn: socket.socket, target: str, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+        while not stop.wait(1.0):
+            conn.sendall(b" ")
+
+    srv = serve(drip)
+    now = datetime.now(UTC)
+    at = (now - timedelta(minutes=1)).isoformat(timespec="seconds")
+    root = make_project(tmp_path / "p", {"due.md": f"---\nat: {at}\nstatus: approved\n---\n"
+                                                   "Due now, whatever the blog does\n"},
+                        toml="[platforms.bluesky]\nenabled = false\n\n[[feeds]]\n"
+                             f'name = "blog"\nurl = "{srv.url()}"\ntimeout = 5\n')
+    t0 = time.monotonic()
+    r = run_uprbuzz(["tick"], root, xapi.env, timeout=30)
+    took = elapsed_since(t0)
+    assert [t["text"] for t in xapi.server.store.tweets] == ["Due now, whatever the blog does"]
+    assert took < 15, took
+    assert "gave up after 5 s" in r.stdout + r.stderr, r.stdout + r.stderr

@@ -52,6 +52,10 @@ class ReportItem:
 class Report:
     items: list[ReportItem] = field(default_factory=list)
 
+    def extend(self, other: Report) -> None:
+        """Add a later run's items (a tick's second pass over what its feeds brought)."""
+        self.items.extend(other.items)
+
     def add(self, post_id: str, platform: str, state: str, message: str = "",
             urls: list[str] | None = None, new: bool = False) -> None:
         self.items.append(ReportItem(post_id, platform, state, message, list(urls or ()), new))

@@ -3,9 +3,10 @@
 Both hand the actual work to :class:`uprbuzz.publish.publisher.Publisher`, which owns exactly-once (claims
 in the ledger before every send). This module only decides *when* to call it:
 
-* ``tick``: under an exclusive file lock (an overlapping cron run exits at once), poll feeds whose
-  interval has passed, publish what is due within the late limit, then store the due index that
-  lets the next tick finish without parsing anything (duecache.py).
+* ``tick``: under an exclusive file lock (an overlapping cron run exits at once), publish what
+  is due within the late limit, then poll feeds whose interval has passed and publish what they
+  brought, then store the due index that lets the next tick finish without
+  parsing anything (fast_path.py).
 * ``run``: APScheduler 3.x holds one ``date`` job, "wake", set to the next moment anything can be
   done (schedule_due.next_wake). Once a second the daemon stats ``posts/``, ``schedules/`` and
   ``uprbuzz.toml`` and looks at the ledger; on any change it recomputes the wake time, so added,
@@ -126,13 +127,17 @@ def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
         with Store.open(config) as store:
             fp = duecache.fingerprint(config)  # before loading: a later edit must not be missed
             result = TickResult(True)
-            result.feed_lines = poll_feeds_if_due(config, store, now, log)
             if publisher_factory is None:
                 from uprbuzz.publish.publisher import Publisher
 
                 publisher_factory = Publisher
             publisher = publisher_factory(config, store, clock=clock, log=log)
+            # What is due goes out first: a slow or hostile feed (each fetch is bounded by
+            # its timeout) can only delay what it brings itself, sent right after it.
             result.report = publisher.publish_due()
+            result.feed_lines = poll_feeds_if_due(config, store, now, log)
+            if result.feed_lines and not publisher.stopping:
+                result.report.extend(publisher.publish_due())
             end = clock.now()
             wake, mark = compute_wake(config, store)
             with store.db.transaction() as conn:
