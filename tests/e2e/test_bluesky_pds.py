@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.waiting import wait_for
 from uprbuzz.config import BlueskyConfig
 from uprbuzz.sandbox import pds as glue
 
@@ -64,9 +65,14 @@ def test_sandbox_entry_point_serves_on_loopback_and_stops_on_sigterm(tmp_path: P
         assert proc.wait(15) == 0
         assert time.monotonic() - t0 < 10
         launcher_pid = ready["launcherPid"]
-        time.sleep(0.2)
-        assert not Path(f"/proc/{launcher_pid}").exists() or \
-            "zombie" in Path(f"/proc/{launcher_pid}/status").read_text().lower()
+
+        def launcher_gone() -> bool:
+            try:
+                return "zombie" in Path(f"/proc/{launcher_pid}/status").read_text().lower()
+            except FileNotFoundError:
+                return True
+
+        wait_for(launcher_gone, 5, "the PDS launcher to exit")
         assert not data_dir.exists()  # temp data removed on exit
     finally:
         if proc.poll() is None:

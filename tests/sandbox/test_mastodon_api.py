@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.fixtures.mastodon import ACCOUNT, OTHER
-from uprbuzz.sandbox.mastodon import dump_accounts, load_accounts
 from uprbuzz.sandbox.mastodon_api import NOT_READY, REPLY_NOT_FOUND
+from uprbuzz.sandbox.mastodon_server import dump_accounts, load_accounts
 from uprbuzz.sandbox.mastodon_store import IDEMPOTENCY_TTL, make_account
 
 
@@ -380,7 +380,7 @@ def test_timeline_lists_everything_without_tokens(srv, api: Client) -> None:
 # --- as a process ---------------------------------------------------------------------------
 
 def _start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "uprbuzz.sandbox.mastodon", "--port", "0", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "uprbuzz.sandbox.mastodon_server", "--port", "0", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline() if proc.stdout else ""  # type: ignore[union-attr]
     assert line.startswith("Mastodon API stand-in listening on http://127.0.0.1:"), line

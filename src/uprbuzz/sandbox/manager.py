@@ -138,7 +138,7 @@ def start_x(root: Path, port: int | None = None) -> dict[str, Any]:
 
 
 def start_mastodon(root: Path, port: int | None = None) -> dict[str, Any]:
-    from uprbuzz.sandbox.mastodon import dump_accounts, load_accounts
+    from uprbuzz.sandbox.mastodon_server import dump_accounts, load_accounts
     from uprbuzz.sandbox.mastodon_store import make_account
 
     p = paths(root)
@@ -147,7 +147,7 @@ def start_mastodon(root: Path, port: int | None = None) -> dict[str, Any]:
         accounts += [make_account(u) for u in MASTODON_USERS[len(accounts):]]
         dump_accounts(accounts, p["m_accounts"])
     port = port or _free_port()
-    proc = _spawn(["uprbuzz.sandbox.mastodon", "--port", str(port), "--state", str(p["m_state"]),
+    proc = _spawn(["uprbuzz.sandbox.mastodon_server", "--port", str(port), "--state", str(p["m_state"]),
                    "--accounts", str(p["m_accounts"])], p["m_log"])
     url = f"http://127.0.0.1:{port}"
     try:

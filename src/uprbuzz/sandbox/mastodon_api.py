@@ -22,7 +22,7 @@ The rules are Mastodon 4.x's, read from its source (mastodon/mastodon):
   prefix spans), hashtags, mentions of local accounts, ``<p>`` per paragraph and ``<br />``
   per line break. ``text`` (the source) is only returned by DELETE, as by Mastodon.
 
-No HTTP here: see :mod:`uprbuzz.sandbox.mastodon`.
+No HTTP here: see :mod:`uprbuzz.sandbox.mastodon_server`.
 """
 
 from __future__ import annotations

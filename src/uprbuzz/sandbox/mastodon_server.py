@@ -28,7 +28,7 @@ token; ``POST /_admin/reset``.
 
 In-process: ``serve(port=0, accounts=[...]) -> MastodonServer``. As a process::
 
-    python -m uprbuzz.sandbox.mastodon --port 0 [--accounts FILE] [--state FILE]
+    python -m uprbuzz.sandbox.mastodon_server --port 0 [--accounts FILE] [--state FILE]
         [--faults JSON] [--limits JSON] [--instance JSON] [--processing-seconds S]
 
 prints ``Mastodon API stand-in listening on http://127.0.0.1:PORT`` once it serves. The
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
     import signal
 
-    ap = argparse.ArgumentParser(prog="python -m uprbuzz.sandbox.mastodon",
+    ap = argparse.ArgumentParser(prog="python -m uprbuzz.sandbox.mastodon_server",
                                  description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
