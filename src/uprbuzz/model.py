@@ -92,27 +92,19 @@ class Post:
 
     def parts_for(self, platform: str) -> tuple[Part, ...] | None:
         """The thread as ``platform`` will receive it, or None when the post skips it."""
-        if platform not in self.platforms:
-            return None
-        ov = self.overrides.get(platform)
-        if ov is None:
-            return self.parts
-        if ov.skip:
-            return None
-        parts = ov.parts if ov.parts is not None else self.parts
-        if ov.media is not None and parts:
-            first = parts[0]
-            parts = (Part(first.text, ov.media, first.loc), *parts[1:])
-        return parts
+        return self._variant(platform, self.overrides.get(platform))
 
     def parts_on(self, channel: str, platform: str) -> tuple[Part, ...] | None:
         """The thread as ``channel`` (an account on ``platform``) will receive it: the
         channel's own block if the post has one, else its platform's; None: skipped there."""
-        if channel == platform or channel not in self.overrides:
-            return self.parts_for(platform)
+        ov = self.overrides.get(channel) if channel != platform else None
+        return self._variant(platform, ov if ov is not None else self.overrides.get(platform))
+
+    def _variant(self, platform: str, ov: Override | None) -> tuple[Part, ...] | None:
         if platform not in self.platforms:
             return None
-        ov = self.overrides[channel]
+        if ov is None:
+            return self.parts
         if ov.skip:
             return None
         parts = ov.parts if ov.parts is not None else self.parts
