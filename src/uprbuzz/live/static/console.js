@@ -161,6 +161,9 @@ async function loadRecs(state) {
   if (recsFor !== state) return;
   for (const rec of data.items) {
     const btn = h("button", {class: "rec-card", type: "button"}, "Card");
+    // One id per button: a second click (a double click, or a click after the first answer
+    // re-enabled the button) names the same card, and the server returns it instead of a copy.
+    btn.dataset.clientId = newId();
     btn.onclick = () => card(state, rec.paragraph, rec.text, btn);
     ul.append(h("li", {}, btn, " ", h("span", {}, h("b", {}, rec.paragraph), " ", rec.text)));
   }
@@ -169,7 +172,10 @@ async function card(state, paragraph, text, btn) {
   if (btn.disabled) return;
   btn.disabled = true;  // a double click is one card, not two
   $("compose-error").textContent = "";
-  try { await api("card", {state, paragraph, text, client_id: newId()}); }
+  try {
+    await api("card", {state, paragraph, text, client_id: btn.dataset.clientId});
+    btn.textContent = "Card ✓"; btn.title = "card posted; reload the list for another";
+  }
   catch (e) { $("compose-error").textContent = e.message; }
   finally { btn.disabled = false; }
 }
