@@ -26,10 +26,12 @@ import pytest
 
 from tests.fixtures.publish import FakePlatform, pds_records
 from uprbuzz.config import Secret
+from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
     DuplicateContent,
+    KeySeed,
     OutgoingMedia,
     OutgoingPart,
     Platform,
@@ -186,6 +188,27 @@ def test_new_keys(backend: Backend) -> None:
         assert all(keys) and len(set(keys)) == 3
     else:
         assert keys == [None, None, None]
+
+
+def test_keys_derived_from_a_seed_survive_a_lost_ledger(backend: Backend) -> None:
+    """The same post, content and part give the same keys in any process, so a re-send after
+    the ledger was lost is answered with the post that landed (X: no keys; its duplicate rule)."""
+    at = datetime(2026, 11, 9, 13, 30, tzinfo=UTC)
+    seed = KeySeed("2026-11-09-live", "c0ffee", 0, at)
+    keys = backend.plat.new_keys(3, seed)
+    if backend.flavour == "x":
+        assert keys == [None, None, None]
+        return
+    assert keys == backend.plat.new_keys(3, seed) and len(set(keys)) == 3
+    assert backend.plat.new_keys(1, KeySeed("2026-11-09-live", "c0ffee", 1, at)) == keys[1:2]
+    assert set(backend.plat.new_keys(3, KeySeed("2026-11-09-live", "beef", 0, at))).isdisjoint(keys)
+    if backend.plat.limits.atomic_threads:  # TIDs at the post's second, in part order
+        assert keys == sorted(keys)  # type: ignore[type-var]
+        assert {rec.decode_tid(k)[0] // 1_000_000 for k in keys} == {int(at.timestamp())}  # type: ignore[arg-type]
+    parts = [OutgoingPart("Sent before the ledger was lost")]
+    [r] = backend.plat.publish(parts, backend.plat.new_keys(1, seed))
+    [again] = backend.plat.publish(parts, backend.plat.new_keys(1, seed))  # a fresh ledger's try
+    assert again.id == r.id and len(backend.live()) == 1
 
 
 def test_publish_one_part(backend: Backend) -> None:

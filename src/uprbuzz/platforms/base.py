@@ -17,6 +17,7 @@ and they hand back :class:`Remote` records.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,6 +113,22 @@ class Account:
     handle: str
 
 
+@dataclass(frozen=True)
+class KeySeed:
+    """What a post's idempotency keys are derived from: the same post, content and part give
+    the same key in any process and after a lost ledger, so a re-send is harmless where the
+    platform allows it (Bluesky refuses a record key that exists; Mastodon answers a key it
+    has seen within the hour with the status it made)."""
+
+    post_id: str
+    content_hash: str
+    first_part: int = 0  # the index of the first part these keys are for
+    at: datetime | None = None  # the post's time: Bluesky keys sort by it (None: not derivable)
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(f"{self.post_id}\0{self.content_hash}".encode()).digest()
+
+
 @runtime_checkable
 class Platform(Protocol):
     name: str
@@ -125,8 +142,9 @@ class Platform(Protocol):
         """Check the credentials (AuthFailed if wrong); returns the account."""
         ...
 
-    def new_keys(self, count: int) -> list[str | None]:
-        """Idempotency keys to store *before* sending ``count`` parts (Bluesky: TIDs; X: None)."""
+    def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
+        """Idempotency keys to store *before* sending ``count`` parts (Bluesky: TIDs; Mastodon:
+        Idempotency-Keys; X: None), derived from ``seed`` when given, else fresh."""
         ...
 
     def publish(

@@ -28,6 +28,7 @@ from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
     DuplicateContent,
+    KeySeed,
     OutgoingPart,
     PlatformError,
     Rejected,
@@ -172,8 +173,11 @@ class BlueskyPlatform:
                           models.ComAtprotoRepoDescribeRepo.Params(repo=self._did), what="verify")
         return Account(self.name, out.get("did", self._did or ""), out.get("handle", self._handle or ""))
 
-    def new_keys(self, count: int) -> list[str | None]:
-        return [_tid_clock.next() for _ in range(count)]
+    def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
+        if seed is None or seed.at is None:
+            return [_tid_clock.next() for _ in range(count)]
+        at_us = int(seed.at.timestamp()) * 1_000_000
+        return list(rec.derived_tids(seed.digest(), at_us, seed.first_part, count))
 
     def publish(self, parts: Sequence[OutgoingPart], keys: Sequence[str | None],
                 reply_to: tuple[Remote, Remote] | None = None) -> list[Remote]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from uprbuzz.links import is_web_url, link_problem
 from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import OutgoingPart, Rejected, Remote
 from uprbuzz.platforms.text_measure import bluesky_facets
@@ -84,7 +85,13 @@ def image_embed(plat: RecordHost, part: OutgoingPart) -> dict[str, Any]:
 
 
 def link_card(plat: RecordHost, url: str) -> dict[str, Any]:
+    """The app.bsky.embed.external card for ``url``. The last line of defence of the link rule
+    (uprbuzz.links): a link that is no http(s) web address is refused, never carried."""
     from uprbuzz.platforms.bluesky_card import fetch_card
+
+    problem = link_problem(url)
+    if problem is not None:
+        raise Rejected(f"no link card: {problem}", platform="bluesky")
 
     meta, thumb = fetch_card(url, timeout=min(plat.config.timeout, 10.0),
                              transport=plat.card_transport)
@@ -100,12 +107,16 @@ def link_card(plat: RecordHost, url: str) -> dict[str, Any]:
 
 
 def facets(plat: RecordHost, text: str) -> list[dict[str, Any]]:
-    """Links, tags and mentions (resolved to DIDs; unresolvable ones dropped), by byte offset."""
+    """Links, tags and mentions (resolved to DIDs; unresolvable ones dropped), by byte offset.
+    A link facet is made only for an http(s) web address (uprbuzz.links); any other is dropped
+    and its text stays plain."""
     raw = _detect(text)
     out: list[dict[str, Any]] = []
     for f in raw:
         feats = []
         for feat in f.get("features", []):
+            if feat.get("$type") == LINK and not is_web_url(feat.get("uri")):
+                continue
             if feat.get("$type") == MENTION:
                 did = feat.get("did") or ""
                 if not did.startswith("did:"):

@@ -43,6 +43,17 @@ class TidClock:
         return encode_tid(us, self.clock_id)
 
 
+def derived_tids(digest: bytes, at_micros: int, first: int, count: int) -> list[str]:
+    """TIDs for parts ``first``..``first+count-1`` of one post, a pure function of the post's
+    digest and time: the post's second plus a digest-chosen microsecond and clock id (two posts
+    in the same second collide with odds of about one in a billion), one microsecond per part
+    so a thread's keys sort in part order."""
+    second = at_micros - at_micros % 1_000_000
+    sub = int.from_bytes(digest[:4], "big") % 999_000  # leaves room for 1000 parts
+    clock_id = int.from_bytes(digest[4:6], "big") & 0x3FF
+    return [encode_tid(second + sub + first + i, clock_id) for i in range(count)]
+
+
 def encode_tid(micros: int, clock_id: int) -> str:
     value = ((micros & ((1 << 53) - 1)) << 10) | (clock_id & 0x3FF)  # top bit stays 0
     out = []

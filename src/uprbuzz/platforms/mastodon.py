@@ -32,6 +32,7 @@ from uprbuzz.platforms.base import (
     Account,
     Ambiguous,
     AuthFailed,
+    KeySeed,
     OutgoingMedia,
     OutgoingPart,
     PlatformError,
@@ -250,8 +251,11 @@ class MastodonPlatform:
             self._account = Account(self.name, str(me["id"]), str(me.get("acct") or me["username"]))
         return self._account
 
-    def new_keys(self, count: int) -> list[str | None]:
-        return [uuid.uuid4().hex for _ in range(count)]
+    def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
+        if seed is None:
+            return [uuid.uuid4().hex for _ in range(count)]
+        base = seed.digest().hex()[:40]
+        return [f"{base}-{seed.first_part + i}" for i in range(count)]
 
     def publish(self, parts: Sequence[OutgoingPart], keys: Sequence[str | None],
                 reply_to: tuple[Remote, Remote] | None = None) -> list[Remote]:

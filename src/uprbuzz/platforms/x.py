@@ -20,6 +20,7 @@ from uprbuzz.config import XConfig
 from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
+    KeySeed,
     OutgoingMedia,
     OutgoingPart,
     PlatformError,
@@ -126,7 +127,7 @@ class XPlatform:
         except PlatformError:  # e.g. /2/users/me rate-limited: the post itself did land
             return f"https://x.com/i/status/{tweet_id}"  # works without the username
 
-    def new_keys(self, count: int) -> list[str | None]:
+    def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
         return [None] * count  # X has no client-chosen ids; reconciliation reads the timeline
 
     def publish(self, parts: Sequence[OutgoingPart], keys: Sequence[str | None],

@@ -17,6 +17,7 @@ from uprbuzz.platforms.base import (
     Ambiguous,
     AuthFailed,
     DuplicateContent,
+    KeySeed,
     OutgoingPart,
     Platform,
     PlatformError,
@@ -73,8 +74,9 @@ class Lane:
 
     def __init__(self, pub: LaneHost, plat: Platform, post_id: str, chash: str,
                  parts: Sequence[OutgoingPart], reply_to: tuple[Remote, Remote] | None,
-                 channel: str | None = None) -> None:
+                 channel: str | None = None, at: datetime | None = None) -> None:
         self.pub, self.plat, self.name = pub, plat, channel or plat.name
+        self.at = at  # the post's time: Bluesky's derived keys sort by it
         self.post_id, self.chash, self.parts, self.reply_to = post_id, chash, list(parts), reply_to
         self.store = pub.store.publications
         self.new = False
@@ -137,7 +139,8 @@ class Lane:
     def _send_group(self, group: list[int], reply: tuple[Remote, Remote] | None
                     ) -> dict[int, Remote] | PlatformOutcome:
         pub = self.pub
-        keys = list(self.plat.new_keys(len(group)))
+        keys = list(self.plat.new_keys(len(group), KeySeed(self.post_id, self.chash, group[0],
+                                                            self.at)))
         claimed = self.store.claim(
             self.post_id, self.name, [(k, self.parts[k].text, keys[i]) for i, k in enumerate(group)],
             self.chash, pub.owner, pub.now(), pub.lease)

@@ -265,7 +265,8 @@ class Publisher:
                     self.store.publications.mark(post.id, name, k, "deferred", self.now(),
                                                  error=reason, kind="budget", content_hash=chash)
                 return PlatformOutcome(name, "deferred", message=reason)
-            return Lane(self, plat, post.id, chash, parts, reply_to, channel=name).run()
+            return Lane(self, plat, post.id, chash, parts, reply_to, channel=name,
+                        at=post.at).run()
         except Blocked as b:
             self._blocked[name] = b.outcome
             return PlatformOutcome(name, b.outcome.state, b.outcome.remotes, b.outcome.message,
