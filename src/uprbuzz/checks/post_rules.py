@@ -9,7 +9,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from uprbuzz.checks import bluesky_rules, card_fields, mastodon_rules, media_rules, x_rules
+from uprbuzz.checks import (
+    bluesky_rules,
+    card_fields,
+    link_rule,
+    mastodon_rules,
+    media_rules,
+    x_rules,
+)
 from uprbuzz.model import Diagnostic, Post
 
 if TYPE_CHECKING:
@@ -33,6 +40,7 @@ def check_post(post: Post, config: Config, *, cards: bool = True) -> list[Diagno
         out.append(Diagnostic.at(post.source, "warning", "no-channel",
                                  "this post goes to no enabled channel (check its platforms:, "
                                  "channels: and lang against uprbuzz.toml's channels)"))
+    out += link_rule.check_post(post)  # whatever the platforms: see uprbuzz.links
     for ch, view in views(post, config):
         out += RULES[ch.platform](view, config, ch)
     out += media_rules.check_post(post, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -82,6 +83,7 @@ def preview(source: str, feed_name: str | None, limit: int, as_json: bool) -> No
         feed_configs,
         item_post,
         item_slug,
+        link_problem,
         parse_feed,
         wanted,
     )
@@ -105,24 +107,35 @@ def preview(source: str, feed_name: str | None, limit: int, as_json: bool) -> No
     shown = items[:limit] if limit else items
     rows = []
     for it in shown:
-        post = item_post(it, feed, f"feed/{item_slug(it)}", at=None,
-                         status="approved" if feed.mode == "approve" else "draft")
-        rows.append({"id": post.id, "key": it.key, "title": it.title,
-                     "published": it.published.isoformat() if it.published else None,
-                     "wanted": wanted(it, feed), "text": post.parts[0].text, "link": it.link,
-                     "image": it.image, "tags": list(it.tags),
-                     "card": None if post.card is None else {"template": post.card.template,
-                                                             **dict(post.card.fields)}})
+        pid = f"feed/{item_slug(it)}"
+        row: dict[str, Any] = {
+            "id": pid, "key": it.key, "title": it.title,
+            "published": it.published.isoformat() if it.published else None,
+            "wanted": wanted(it, feed), "refused": link_problem(it), "text": None,
+            "link": it.link, "image": it.image, "tags": list(it.tags), "card": None}
+        if row["refused"] is None:  # an item a poll refuses is shown, flagged, not rendered
+            post = item_post(it, feed, pid, at=None,
+                             status="approved" if feed.mode == "approve" else "draft")
+            row["text"] = post.parts[0].text
+            row["card"] = None if post.card is None else {"template": post.card.template,
+                                                          **dict(post.card.fields)}
+        rows.append(row)
     if as_json:
         echo_json({"feed": feed.name, "items": len(items), "warnings": warnings, "posts": rows})
         return
     for w in warnings:
         click.echo(f"warning: {w}")
+    refused = sum(1 for r in rows if r["refused"])
     click.echo(f"{len(items)} items; template of feed {feed.name!r} ({feed.mode} mode); "
-               "nothing is posted or stored")
+               "nothing is posted or stored" + (f"; {refused} refused" if refused else ""))
     for r in rows:
         mark = "" if r["wanted"] else "  [filtered out by tags]"
+        if r["refused"]:
+            mark += "  [REFUSED]"
         click.echo(f"\n{r['id']}  ({r['published'] or 'undated'}){mark}")
+        if r["refused"]:
+            click.echo(f"  refused: {r['refused']}")
+            continue
         click.echo(f"  {r['text']}")
         if r["image"]:
             click.echo(f"  image: {r['image']}")

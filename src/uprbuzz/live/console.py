@@ -133,9 +133,15 @@ class LiveConsole:
 
     # --- posting -----------------------------------------------------------------------------
     def _post_dict(self, post_id: str, text: str, card: Card | None) -> dict[str, Any]:
+        from uprbuzz.checks import link_rule
+
         post = Post(id=post_id, parts=(Part(text),), status="approved",
                     platforms=tuple(dict.fromkeys(c.platform for c in self.channels)),
                     channels=self.targets, langs=self.session.langs, card=card, origin="live")
+        # the link rule (uprbuzz.links) as for every source; the store rolls the post back.
+        # A link typed into the text becomes a facet only if http(s): bluesky_build's guard.
+        for d in link_rule.check_post(post):
+            raise ConsoleError(d.message)
         return post_to_dict(post)
 
     def ensure_anchor(self) -> LivePost:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from uprbuzz.links import link_problem
 from uprbuzz.model import PLATFORMS, Diagnostic, Loaded, Loc
 from uprbuzz.sources.campaigns import campaign_rules as R
 
@@ -162,5 +163,12 @@ def read_campaign(f: CampaignFile, data: Mapping[str, Any], config: Config,
             known = ", ".join(x.name for x in config.channels)
             bad("channels", f"unknown channel {ch!r}; uprbuzz.toml has {known}")
             return None
+    link = c.get("link")
+    if link is not None and not isinstance(link, str):
+        bad("link", f"link must be a web address in quotes (\"https://...\"), not {link!r}")
+        return None
+    if link and "{" not in link and (problem := link_problem(link)):
+        bad("link", f"link {problem}")  # with placeholders: judged once rendered (rule_table)
+        return None
     return Campaign(name, start, end, tz, platforms, status, langs,
-                    str_list(c.get("tags", ())), c.get("link"), channels)
+                    str_list(c.get("tags", ())), link, channels)

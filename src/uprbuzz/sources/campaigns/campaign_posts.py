@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from uprbuzz.links import link_problem
 from uprbuzz.model import PLATFORMS, Card, Diagnostic, Loaded, Loc, Override, Part, Post
 from uprbuzz.sources.campaigns import campaign_rules as R
 from uprbuzz.sources.campaigns.campaign_file import Campaign, CampaignFile, KeyLines, read_campaign
@@ -117,6 +118,7 @@ def _expand(f: CampaignFile, r: Rule, camp: Campaign, many: bool) -> list[Post]:
     else:
         days = R.fixed_dates(r.dates, camp.start, last)
     posts: list[Post] = []
+    refused: list[tuple[str, str]] = []
     k = 0
     for d in days:
         for t in r.times:
@@ -129,7 +131,17 @@ def _expand(f: CampaignFile, r: Rule, camp: Campaign, many: bool) -> list[Post]:
             item = r.items[R.rotation_index(k, len(r.items), f"{camp.name}:{r.section}", r.shuffled)]
             k += 1
             pid = f"{camp.name}/{d.isoformat()}" + (f"T{t:%H%M}" if many else "")
-            posts.append(_occurrence(pid, at, item, r, camp))
+            post = _occurrence(pid, at, item, r, camp)
+            problem = link_problem(post.link) if post.link else None
+            if problem:  # the link rule (uprbuzz.links): no post carries such a link
+                refused.append((pid, problem))
+                continue
+            posts.append(post)
+    if refused:  # one message per rule (parse_rule already judged its first occurrence)
+        pid, problem = refused[0]
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        f.diag(r.section, "link", "error", "bad-link",
+               f"no post for {pid}{more}: the filled link {problem}")
     return posts
 
 

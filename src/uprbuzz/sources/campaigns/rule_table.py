@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
+from uprbuzz.links import link_problem
 from uprbuzz.model import PLATFORMS, Loc
 from uprbuzz.sources.campaigns import campaign_rules as R
 from uprbuzz.sources.campaigns.campaign_file import Campaign, CampaignFile, str_list, unknown_keys
@@ -147,6 +148,14 @@ def parse_rule(f: CampaignFile, sec: str, rule: Mapping[str, Any], camp: Campaig
             _keyed(kind, R.render, t, probe)
     if rule.get("today"):
         _keyed("today", R.render, str(rule["today"]), probe)
+    # The link rule (uprbuzz.links) on every link this rule can post, filled as for its first
+    # occurrence; campaign_posts judges each occurrence's link again once filled.
+    links = [("link", rule.get("link", camp.link))] + [(kind, it.get("link")) for it in items]
+    for key, link in links:
+        if link:
+            problem = link_problem(_keyed(key, R.render, str(link), probe))
+            if problem:
+                raise _err(key, f"link {problem}")
     return Rule(sec, f.loc(sec), days, times, dates, event, items, order == "shuffled",
                 rule.get("today"), platforms, camp.tags + str_list(rule.get("tags", ())),
                 card, rule.get("link", camp.link))

@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlparse, urlsplit
+from urllib.parse import urljoin, urlparse
 
+from uprbuzz.links import is_web_url, shown
 from uprbuzz.model import PLATFORMS, Card, Part, Post
 from uprbuzz.sources.feeds.feed_fetch import MAX_BYTES, TIMEOUT, FeedError, check_safe
 
@@ -265,27 +266,13 @@ def _image(e: Mapping[str, Any], first_img: str | None, base: str) -> str | None
 
 
 # --- links ------------------------------------------------------------------------------------
-
-def is_web_url(url: str | None) -> bool:
-    """An absolute ``http://`` or ``https://`` address with a host: the only links a feed may
-    put into a post (never ``javascript:``, ``data:``, ``file:``, nor a relative path).
-    Whitespace or control characters anywhere (a tab in ``java\\tscript:``) make it none."""
-    if not url or any(c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host)
-
+# The rule itself (is_web_url, re-exported here) is uprbuzz.links: the same for every source.
 
 def link_problem(item: Item) -> str | None:
     """Why ``item`` may not become a post because of its link, or None (no link is fine)."""
     if item.link is None or is_web_url(item.link):
         return None
-    shown = item.link if len(item.link) <= 60 else item.link[:59] + "…"
-    return (f"item {item.title[:60]!r} links to {shown!r}, which is not an http(s) web "
+    return (f"item {item.title[:60]!r} links to {shown(item.link)}, which is not an http(s) web "
             "address; only those are posted")
 
 

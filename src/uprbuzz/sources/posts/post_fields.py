@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from uprbuzz.links import is_web_url
 from uprbuzz.model import PLATFORMS, Card, Media, Override
 from uprbuzz.sources.posts.post_text import TextReader
 
@@ -136,11 +137,12 @@ class FieldReader(TextReader):
     def link(self, n: YNode | None) -> str | None:
         if n is None or not self.expect(n, "link", (str,), "text"):
             return None
-        if not re.match(r"^https?://[^\s/]+\.[^\s]+$", n.value.strip()):
-            self.at_val(n, "bad-link", f"link must be a web address starting with https://, "
-                        f"not '{n.value}'")
+        url = n.value.strip()
+        if not is_web_url(url):  # the one link rule (uprbuzz.links), as for every source
+            self.at_val(n, "bad-link", f"link must be a web address starting with https:// "
+                        f"(or http://), not '{n.value}'")
             return None
-        return n.value.strip()
+        return url
 
     def card(self, n: YNode | None) -> Card | None:
         if n is None:
