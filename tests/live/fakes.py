@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from uprbuzz.platforms.base import Limits, OutgoingPart, Remote
+from uprbuzz.platforms.base import KeySeed, Limits, OutgoingPart, Remote
 
 
 class FakePlatform:
@@ -22,7 +22,7 @@ class FakePlatform:
     def verify(self) -> object:
         return None
 
-    def new_keys(self, count: int) -> list[str | None]:
+    def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
         return [None] * count
 
     def publish(self, parts: Sequence[OutgoingPart], keys: Sequence[str | None],

@@ -23,6 +23,9 @@ BRANCH=${BRANCH:-uprbuzz-state}
 STATE=${STATE:-.uprbuzz/state.sqlite}
 LEASE_FILE=${LEASE_FILE:-.uprbuzz/state-branch.lease}
 SNAPSHOT=${SNAPSHOT:-.uprbuzz/state-branch.sqlite}  # what is pushed (no sessions): kept for recovery
+# uprbuzz's ledger mark (docs/scheduling.md): in CI the branch and its RUNNING marker do its job,
+# and a mark committed from a local run would name another ledger, so restore removes it.
+MARK=${MARK:-uprbuzz.ledger}
 RUN_URL=${RUN_URL:-local run}
 PY=${PYTHON:-python3}
 
@@ -30,6 +33,7 @@ die() { echo "::error::$*" >&2; exit 1; }
 
 restore() {
   mkdir -p "$(dirname "$STATE")"
+  rm -f "$MARK"
   set +e
   heads=$(git ls-remote --exit-code --heads "$REMOTE" "refs/heads/$BRANCH")
   rc=$?

@@ -60,9 +60,14 @@ def status(as_json: bool, post_id: str | None) -> None:
     Example:
       uprbuzz status --post review/watch-live
     """
+    from uprbuzz.store import ledger_mark
+
     config, store = _open()
     with store:
         rows = store.publications.rows(post_id)
+        lost = ledger_mark.problem(store, config.root, config.state)
+    if lost:  # "nothing published" from a lost ledger would be a lie
+        click.echo(f"uprbuzz: warning: {lost}", err=True)
     if as_json:
         platform_of = {c.name: c.platform for c in config.channels}
         echo_json([{**r.as_dict(), "platform": platform_of.get(r.channel, r.channel)}

@@ -30,8 +30,12 @@ def run(rescan: float) -> None:
       uprbuzz run
     """
     from uprbuzz.schedule.daemon import Daemon
+    from uprbuzz.store import Store, ledger_mark
 
-    Daemon(project_config(), log=_log, rescan_seconds=rescan).run_forever()
+    config = project_config()
+    with Store.open(config) as store:  # a lost ledger stops the daemon before it starts
+        ledger_mark.verify(store, config.root, config.state)
+    Daemon(config, log=_log, rescan_seconds=rescan).run_forever()
 
 
 @click.command()

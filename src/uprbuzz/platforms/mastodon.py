@@ -334,7 +334,8 @@ class MastodonPlatform:
         forgets it after an hour)."""
         text = part.text if part.text.strip() else part.spoiler_text  # moved there on posting
         want, n_media = comparable(text), len(part.media)
-        spoiler = comparable(part.spoiler_text) if part.text.strip() else ""
+        # None: not known (a crashed claim is looked up from its stored text alone)
+        spoiler = comparable(part.spoiler_text) if part.text.strip() and part.spoiler_text else None
         uid = self.verify().id
         now = datetime.now(UTC)
         # A frozen/offset clock may be ahead of the server's: only trust ``since`` when plausible.
@@ -350,7 +351,7 @@ class MastodonPlatform:
                 if floor and created and created < floor:
                     return None
                 if (comparable(html_to_text(st.get("content") or "")) == want
-                        and comparable(st.get("spoiler_text") or "") == spoiler
+                        and spoiler in (None, comparable(st.get("spoiler_text") or ""))
                         and (want or len(st.get("media_attachments") or []) == n_media)):
                     return Remote(self.name, str(st["id"]), str(st.get("url") or st.get("uri") or ""),
                                   extra={"parent": str(st.get("in_reply_to_id") or ""), "text": part.text})

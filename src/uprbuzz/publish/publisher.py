@@ -28,6 +28,7 @@ from uprbuzz.platforms.base import OutgoingPart, Platform, PlatformError, Remote
 from uprbuzz.publish.lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_outcome
 from uprbuzz.publish.report import PlatformOutcome, Report
 from uprbuzz.publish.run_due import publish_due
+from uprbuzz.store import ledger_mark
 from uprbuzz.store.publications import new_owner
 
 if TYPE_CHECKING:
@@ -172,7 +173,14 @@ class Publisher:
 
     # --- reconcile -----------------------------------------------------------------------------
     def reconcile(self) -> None:
-        """Settle every claim a previous process left in flight, before anything is resent."""
+        """Settle every claim a previous process left in flight, before anything is resent.
+        First of all, the ledger must be this project's own and complete (store/ledger_mark)."""
+        ledger_mark.verify(self.store, self.config.root, self.config.state)
+        self.settle_stale()
+
+    def settle_stale(self) -> None:
+        """Ask the platforms about every claim left in flight: adopt what landed, defer what
+        did not (``state rebuild`` calls this on a ledger that ``reconcile`` would refuse)."""
         self._reconciled = True
         pubs, now = self.store.publications, self.now()
         # oldest claim first: of two same-text claims left in flight, the earlier one was sent first
@@ -244,11 +252,18 @@ class Publisher:
         def lane(name: str) -> PlatformOutcome:
             return self._lane(post, name, chash, parts[name], (reply_to or {}).get(name))
 
-        if len(targets) <= 1:
-            return {n: lane(n) for n in targets}
-        with ThreadPoolExecutor(max_workers=len(targets)) as ex:
-            futs = {n: ex.submit(lane, n) for n in targets}
-            return {n: f.result() for n, f in futs.items()}
+        try:
+            if len(targets) <= 1:
+                return {n: lane(n) for n in targets}
+            with ThreadPoolExecutor(max_workers=len(targets)) as ex:
+                futs = {n: ex.submit(lane, n) for n in targets}
+                return {n: f.result() for n, f in futs.items()}
+        finally:
+            self.mark_ledger()
+
+    def mark_ledger(self) -> None:
+        """Note in the project folder how far the ledger got (after it committed)."""
+        ledger_mark.advance(self.store, self.config.root)
 
     def _lane(self, post: Post, name: str, chash: str, parts: list[OutgoingPart],
               reply_to: tuple[Remote, Remote] | None) -> PlatformOutcome:

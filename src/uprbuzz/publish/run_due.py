@@ -41,6 +41,8 @@ class DueHost(Protocol):
 
     def reconcile(self) -> None: ...
 
+    def mark_ledger(self) -> None: ...
+
     def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
                      platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
                      prepared: bool = False) -> dict[str, PlatformOutcome]: ...
@@ -87,7 +89,10 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
                 report.add(post.id, name, "dry-run", f"would publish {n} part(s)")
         return report
 
-    _run_lanes(pub, work, loaded.diagnostics, report)
+    try:
+        _run_lanes(pub, work, loaded.diagnostics, report)
+    finally:
+        pub.mark_ledger()
     return report
 
 

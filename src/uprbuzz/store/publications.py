@@ -292,6 +292,14 @@ class Publications:
                       (_iso(now), post_id, channel, part))
             _event(c, now, post_id, channel, part, "retracted", "")
 
+    def forget(self, post_id: str, channel: str, part: int, now: datetime, why: str) -> None:
+        """Drop a row, as if it had never been attempted (``state rebuild``: a part it could not
+        find on the platform goes back to the due rule)."""
+        with self.db.transaction() as c:
+            c.execute("DELETE FROM publications WHERE post_id=? AND channel=? AND part=?",
+                      (post_id, channel, part))
+            _event(c, now, post_id, channel, part, "forgotten", why)
+
     def events(self, post_id: str | None = None) -> list[dict[str, object]]:
         sql = "SELECT * FROM events" + (" WHERE post_id=?" if post_id else "") + " ORDER BY id"
         return [dict(r) for r in self.db.query(sql, (post_id,) if post_id else ())]
