@@ -87,6 +87,10 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float,
 
     config, sess = _session(session)
     store = Store.open(config)
+    if not rehearse:  # a lost ledger: refuse before the operator starts typing, not on send
+        from uprbuzz.store import ledger_mark
+
+        ledger_mark.verify(store, config.root, config.state)
     runner = None
     if rehearse:
         from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
