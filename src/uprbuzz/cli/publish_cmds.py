@@ -83,6 +83,8 @@ def status(as_json: bool, post_id: str | None) -> None:
         when = r.sent_at or r.updated_at
         shown = when.astimezone(zone).strftime("%Y-%m-%d %H:%M") if when else ""
         detail = r.url or r.uri or "" if r.state in ("sent", "retracted") else (r.error or "")
+        if r.state == "sent" and r.error:  # a note: edited after it was sent
+            detail = f"{detail} ({r.error})"
         if r.state == "deferred" and r.not_before:
             detail = f"until {r.not_before.astimezone(zone):%H:%M:%S}: {detail}"
         table.append((r.post_id, r.channel, str(r.part + 1), r.state, shown, detail))

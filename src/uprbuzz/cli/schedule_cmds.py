@@ -51,6 +51,7 @@ def tick(quiet: bool) -> None:
     Example (crontab, every 5 minutes):
       */5 * * * *  cd /srv/campaign && .venv/bin/uprbuzz tick -q
     """
+    from uprbuzz.publish.report import NOTICES
     from uprbuzz.schedule.daemon import tick as do_tick
 
     log = (lambda _line: None) if quiet else _log
@@ -63,7 +64,7 @@ def tick(quiet: bool) -> None:
             if "error" in line or "failed" in line:
                 click.echo(line)
         for item in result.report.items if result.report is not None else ():
-            if item.state in ("failed", "missed"):
+            if item.state in ("failed", "missed", *NOTICES):
                 click.echo(item.line())
     if result.report is not None:
         click.echo(result.report.summary())

@@ -8,8 +8,11 @@ from datetime import datetime
 from uprbuzz.platforms.base import Remote
 
 # Outcome states: sent (now or earlier), deferred (will retry later), failed, missed (too late),
-# unknown (could not tell whether it landed; reconciled next run), retracted, skipped, dry-run.
+# unknown (could not tell whether it landed; reconciled next run), retracted, skipped, dry-run;
+# and what a run noticed about posts changed after sending (publish/post_edits.py): renamed,
+# edited, withdrawn (never to be sent).
 PROBLEMS = ("failed",)
+NOTICES = ("renamed", "edited", "withdrawn")
 
 
 @dataclass
@@ -95,6 +98,9 @@ class Report:
                  f"{len(self.failed)} failed", f"{len(self.missed)} missed"]
         if self.retracted:
             parts.append(f"{len(self.retracted)} retracted")
+        changed = [i for i in self.items if i.state in NOTICES]
+        if changed:
+            parts.append(f"{len(changed)} changed after sending")
         return ", ".join(parts)
 
     def as_dict(self) -> dict[str, object]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from uprbuzz.model import Post
-from uprbuzz.publish import due_rule
+from uprbuzz.publish import due_rule, post_edits
 from uprbuzz.publish.lane import stopped_outcome
 from uprbuzz.publish.report import Report
 from uprbuzz.store.publications import PubRow
@@ -60,6 +60,9 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
     loaded = load_all(config, store)
     posts = due_rule.unique_posts(loaded.posts)
     ledger = store.publications.by_post()
+    if not dry_run and post_edits.tidy(config, store, posts, loaded.diagnostics, ledger, report,
+                                       now, pub.log):
+        ledger = store.publications.by_post()
 
     chosen: list[tuple[Post, bool]] = []
     if post_ids:

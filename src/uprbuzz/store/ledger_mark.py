@@ -14,6 +14,7 @@ between the two leaves a weaker check, never a false alarm.
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 MARK_FILE = "uprbuzz.ledger"
+_writing = threading.Lock()
 _ID_KEY = "ledger_id"
 _HEADER = """\
 # uprbuzz: the ledger this project publishes through, and the last event it recorded.
@@ -77,7 +79,7 @@ def read_mark(path: Path) -> Mark | None:
 
 
 def write_mark(path: Path, mark: Mark) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(f'{_HEADER}ledger = "{mark.ledger}"\nevents = {mark.events}\n',
                    encoding="utf-8")
     os.replace(tmp, path)  # atomic: a reader sees the old mark or the new one
@@ -85,6 +87,11 @@ def write_mark(path: Path, mark: Mark) -> None:
 
 def advance(store: Store, root: Path) -> Mark:
     """Record that the ledger got this far (giving a new ledger its id)."""
+    with _writing:  # one process's lanes finish together: one writer at a time
+        return _advance(store, root)
+
+
+def _advance(store: Store, root: Path) -> Mark:
     lid = ledger_id(store)
     if lid is None:
         lid = uuid.uuid4().hex

@@ -292,6 +292,20 @@ class Publications:
                       (_iso(now), post_id, channel, part))
             _event(c, now, post_id, channel, part, "retracted", "")
 
+    def note(self, post_id: str, channel: str, part: int, now: datetime, text: str) -> None:
+        """Attach a note to a row without changing its state (a sent part edited since)."""
+        with self.db.transaction() as c:
+            c.execute("UPDATE publications SET error=?, updated_at=? WHERE post_id=? AND "
+                      "channel=? AND part=?", (text, _iso(now), post_id, channel, part))
+            _event(c, now, post_id, channel, part, "note", text)
+
+    def rename(self, old_id: str, new_id: str, channel: str, now: datetime) -> None:
+        """Carry a lane's rows over to the post's new id (its file was renamed)."""
+        with self.db.transaction() as c:
+            c.execute("UPDATE publications SET post_id=?, updated_at=? WHERE post_id=? AND "
+                      "channel=?", (new_id, _iso(now), old_id, channel))
+            _event(c, now, new_id, channel, 0, "renamed", f"from {old_id}")
+
     def forget(self, post_id: str, channel: str, part: int, now: datetime, why: str) -> None:
         """Drop a row, as if it had never been attempted (``state rebuild``: a part it could not
         find on the platform goes back to the due rule)."""
