@@ -48,12 +48,13 @@ def tidy(config: Config, store: Store, posts: Mapping[str, Post], diagnostics: S
     changed = False
 
     # renamed: a post new to the ledger that a vanished post already sent, text for text
+    sent_as = _sent_lanes(gone)
     for post in posts.values():
-        if post.id in ledger or not gone:
+        if post.id in ledger or not sent_as:
             continue
         for ch in config.route(post):
-            texts = [p.text for p in post.parts_on(ch.name, ch.platform) or ()]
-            old = _sent_as(gone, ch.name, texts)
+            texts = tuple(p.text for p in post.parts_on(ch.name, ch.platform) or ())
+            old = sent_as.pop((ch.name, texts), None)
             if old is None:
                 continue
             pubs.rename(old, post.id, ch.name, now)
@@ -133,17 +134,18 @@ def _parts(ks: Sequence[int]) -> str:
     return f"part {ns[0]}" if len(ns) == 1 else f"parts {', '.join(ns[:-1])} and {ns[-1]}"
 
 
-def _sent_as(gone: Mapping[str, Sequence[PubRow]], channel: str, texts: list[str]) -> str | None:
-    """The vanished post that sent exactly ``texts`` on ``channel``, every part."""
-    if not texts:
-        return None
+def _sent_lanes(gone: Mapping[str, Sequence[PubRow]]) -> dict[tuple[str, tuple[str, ...]], str]:
+    """(channel, the texts it sent) -> the vanished post that sent every part of them there."""
+    out: dict[tuple[str, tuple[str, ...]], str] = {}
     for pid, rows in gone.items():
-        lane = {r.part: r for r in rows if r.channel == channel}
-        if len(lane) == len(texts) and all(
-                lane.get(k) is not None and lane[k].state == "sent" and lane[k].text == t
-                for k, t in enumerate(texts)):
-            return pid
-    return None
+        lanes: dict[str, dict[int, PubRow]] = {}
+        for r in rows:
+            lanes.setdefault(r.channel, {})[r.part] = r
+        for channel, lane in lanes.items():
+            if all(r.state == "sent" and r.text is not None for r in lane.values()) and \
+                    sorted(lane) == list(range(len(lane))):
+                out.setdefault((channel, tuple(str(lane[k].text) for k in sorted(lane))), pid)
+    return out
 
 
 def _unreadable(store: Store, post_id: str, broken: set[str]) -> bool:
