@@ -65,3 +65,18 @@ def test_recap_cli(live_env, tmp_path):
     assert [x["text"] for x in rows][-1] == "Hello from Geneva #UPR36"
     r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "us-upr-2020"])
     assert "Hello from Geneva" in r.output and "(at " not in r.output.split("\n")[0]
+
+
+def test_recap_has_a_column_per_channel_of_the_session(live_env):
+    config, store, fakes, make = live_env
+    con = make()
+    con.start()
+    con.submit("Spain asks about migrants' rights #UPR36")
+    wait_for(lambda: all(p.state == "sent" for p in con.store.posts(con.key)))
+    rows = recap_rows(store, con.session, channels=("x", "bluesky", "x-es"))
+    assert rows[1]["x_url"] and rows[1]["bluesky_url"] and rows[1]["x-es_url"] == ""
+    header = to_csv(rows).splitlines()[0].split(",")
+    assert header == ["n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url",
+                      "x-es_url", "webcast", "state"]
+    md = to_markdown(rows, con.session)
+    assert f"[X]({rows[1]['x_url']})" in md and "[x-es]" not in md  # nothing went out there

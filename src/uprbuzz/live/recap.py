@@ -19,37 +19,43 @@ if TYPE_CHECKING:
     from uprbuzz.live.session_file import LiveSession
     from uprbuzz.store import Store
 
-COLUMNS = ("n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url", "webcast", "state")
+HEAD = ("n", "offset", "speaker", "kind", "text")
+TAIL = ("webcast", "state")
+LABELS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}  # a channel named as its platform
 
 
 def recap_rows(store: Store, session: LiveSession, key: str | None = None,
-               platforms: tuple[str, ...] = ("x", "bluesky")) -> list[dict[str, Any]]:
-    """One row per live post (anchor first), links from the publish ledger when it has them."""
+               channels: tuple[str, ...] = ("x", "bluesky")) -> list[dict[str, Any]]:
+    """One row per live post (anchor first), with a ``<channel>_url`` for each of ``channels``
+    (the session's), from the publish ledger when it has them."""
     rows = []
     for lp in LiveStore(store.db).posts(key or session.id):
         landed = remote_records(store, lp.post_id)
-        links = {}
-        for p in platforms:
-            remotes = landed.get(p) or []
+        row: dict[str, Any] = {"n": lp.n, "offset": "", "speaker": lp.speaker or "",
+                               "kind": lp.kind, "text": lp.text}
+        for c in channels:
+            remotes = landed.get(c) or []
             url = remotes[0].url or remotes[0].uri if remotes else ""
-            links[p] = url or lp.platforms.get(p, {}).get("url", "")
+            row[f"{c}_url"] = url or lp.platforms.get(c, {}).get("url", "")
         off = lp.offset if lp.offset is not None else 0.0
-        rows.append({
-            "n": lp.n, "offset": format_hms(off), "speaker": lp.speaker or "",
-            "kind": lp.kind, "text": lp.text,
-            "x_url": links.get("x", ""), "bluesky_url": links.get("bluesky", ""),
-            "webcast": f"{session.webtv} (at {format_hms(max(off, 0))})" if session.webtv else "",
-            "state": lp.state,
-        })
+        row["offset"] = format_hms(off)
+        row["webcast"] = f"{session.webtv} (at {format_hms(max(off, 0))})" if session.webtv else ""
+        row["state"] = lp.state
+        rows.append(row)
     return rows
 
 
+def _channels(rows: list[dict[str, Any]]) -> list[str]:
+    return [k[:-4] for k in (rows[0] if rows else {}) if k.endswith("_url")]
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
+    columns = [*HEAD, *(f"{c}_url" for c in _channels(rows)), *TAIL]
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: r.get(k, "") for k in COLUMNS})
+        w.writerow({k: r.get(k, "") for k in columns})
     return buf.getvalue()
 
 
@@ -69,11 +75,8 @@ def to_markdown(rows: list[dict[str, Any]], session: LiveSession) -> str:
         out.append("")
         out.append("> " + r["text"].replace("\n", "\n> "))
         out.append("")
-        links = []
-        if r["x_url"]:
-            links.append(f"[X]({r['x_url']})")
-        if r["bluesky_url"]:
-            links.append(f"[Bluesky]({r['bluesky_url']})")
+        links = [f"[{LABELS.get(c, c)}]({r[f'{c}_url']})" for c in _channels(rows)
+                 if r[f"{c}_url"]]
         if session.webtv:
             links.append(f"[webcast]({session.webtv}) at {r['offset']}")
         if r["state"] not in ("sent",):
