@@ -17,7 +17,7 @@ from uprbuzz.cards.fonts import check_raqm
 from uprbuzz.cards.layout import Box, Measurer, draw, draw_indexed, fit
 from uprbuzz.errors import UprbuzzError
 
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 
 class CardError(UprbuzzError, ValueError):

@@ -10,6 +10,7 @@ feature image and the logo box. The templates themselves live in ``text_template
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,8 @@ from typing import Any
 from uprbuzz.cards import labels as L
 from uprbuzz.cards.layout import Box, Style
 from uprbuzz.errors import UprbuzzError
+
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
 class TemplateError(UprbuzzError, ValueError):
@@ -129,10 +132,11 @@ def text_style(v: dict[str, str], max_size: int, min_size: int = 18, **kw: Any) 
 
 
 def sentences(*parts: str) -> str:
-    """Alt text: the non-empty parts, spaces collapsed, each ending as a sentence."""
+    """Alt text: the non-empty parts, spaces collapsed (a language's no-break spaces kept, as in
+    '9 ноября 2020\u202fг.'), each ending as a sentence."""
     out = []
     for p in parts:
-        p = " ".join(p.split())
+        p = _SPACES.sub(" ", p).strip()
         if p:
             out.append(p if p[-1] in ".!?。！？:：" else p + ".")
     return " ".join(out)

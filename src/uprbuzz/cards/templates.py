@@ -44,4 +44,4 @@ def get(name: str) -> Template:
 
 
 def is_rtl(v: dict[str, str], t: Template) -> bool:
-    return L.base(v["lang"]) == "ar" or paragraph_rtl(v[t.main])
+    return L.is_rtl(v["lang"]) or paragraph_rtl(v[t.main])

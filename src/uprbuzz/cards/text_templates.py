@@ -20,7 +20,7 @@ from uprbuzz.cards.template_kit import (
 
 def _rec_derive(v: dict[str, str], today: date) -> None:
     v["heading"] = v["heading"] or L.label("recommendation", v["lang"])
-    v["state"] = ", ".join(s.strip() for s in v["state"].split(";") if s.strip())
+    v["state"] = L.i18n.format_list(L.states(v["state"]), v["lang"])
     v["_title"] = f"{v['heading']} {v['paragraph']}".strip()
     v["_when"] = L.label("webcast_at", v["lang"], t=v["timestamp"]) if v["timestamp"] else ""
 
@@ -55,8 +55,7 @@ def _rec_alt(v: dict[str, str], handle: str) -> str:
 
 def _quote_derive(v: dict[str, str], today: date) -> None:
     v["_quote"] = L.quote(v["quote"], v["lang"])
-    sep = {"zh": "，", "ar": "، "}.get(L.base(v["lang"]), ", ")
-    v["_by"] = sep.join(x.strip() for x in (v["attribution"], v["role"]) if x.strip())
+    v["_by"] = L.people(v["attribution"], v["role"], v["lang"])
 
 
 def _quote_design(v: dict[str, str], f: Frame) -> Design:

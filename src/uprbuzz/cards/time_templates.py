@@ -66,11 +66,15 @@ def _times(v: dict[str, str]) -> list[tuple[str, str, str]]:
     rows = []
     for zone, name in _zones(v["zones"]):
         s = start.astimezone(ZoneInfo(zone))
-        shift = (s.date() - ref).days
-        mark = f" ({'+' if shift > 0 else '−'}{abs(shift)})" if shift else ""
-        e = end.astimezone(ZoneInfo(zone)).strftime("%H:%M") if end else ""
-        rows.append((name, s.strftime("%H:%M") + mark, e))
+        e = end.astimezone(ZoneInfo(zone)).strftime("%H:%M") + _shift(end, zone, ref) if end else ""
+        rows.append((name, s.strftime("%H:%M") + _shift(start, zone, ref), e))
     return rows
+
+
+def _shift(t: datetime, zone: str, ref: date) -> str:
+    """' (+1)' / ' (−1)' when ``t`` falls on another day in ``zone`` than the event's day."""
+    shift = (t.astimezone(ZoneInfo(zone)).date() - ref).days
+    return f" ({'+' if shift > 0 else '−'}{abs(shift)})" if shift else ""
 
 
 # --- countdown ------------------------------------------------------------------------------
@@ -90,6 +94,7 @@ def _count_derive(v: dict[str, str], today: date) -> None:
     v["_number"] = str(n) if n else L.label("today", v["lang"])
     v["_label"] = v["label"] or (L.days_word(n, v["lang"]) if n else "")
     v["date"] = day.isoformat()
+    v["_day"] = L.date_text(day, v["lang"])
     times = _times(v) if v["start"] else []
     line = " · ".join(f"{name} {s}" for name, s, _ in times)
     v["_times"] = f"{L.label('webcast_starts', v['lang'])}: {line}" if line else ""
@@ -105,8 +110,8 @@ def _count_design(v: dict[str, str], f: Frame) -> Design:
     for name, role, weight, size, extra, text in (
             ("number", "accent", "bold", 300, {"max_lines": 1}, v["_number"]),
             ("label", "text", "bold", 56, {"max_lines": 1}, v["_label"]),
-            ("title", "text", "regular", 72, {"valign": "middle"}, f"{v['title']}\n{v['date']}"
-             if v["title"] else v["date"]),
+            ("title", "text", "regular", 72, {"valign": "middle"}, f"{v['title']}\n{v['_day']}"
+             if v["title"] else v["_day"]),
             ("times", "muted", "regular", 40, {"max_lines": 2}, v["_times"]),
             ("where", "muted", "regular", 34, {"max_lines": 1}, v["_where"])):
         y0, y1 = rows[name]
@@ -119,7 +124,7 @@ def _count_design(v: dict[str, str], f: Frame) -> Design:
 
 def _count_alt(v: dict[str, str], handle: str) -> str:
     head = f"{v['_number']} {v['_label']}".strip()
-    return sentences(head, f"{v['title']} · {v['date']}" if v["title"] else v["date"], v["_times"],
+    return sentences(head, f"{v['title']} · {v['_day']}" if v["title"] else v["_day"], v["_times"],
                  v["_where"], handle)
 
 
@@ -128,7 +133,7 @@ def _count_alt(v: dict[str, str], handle: str) -> str:
 def _live_derive(v: dict[str, str], today: date) -> None:
     v["heading"] = v["heading"] or L.label("watch_live", v["lang"])
     v["_rows"] = "\n".join("\t".join(r) for r in _times(v))
-    v["_date"] = _when(v["start"], v["tz"], "start").date().isoformat()
+    v["_date"] = L.date_text(_when(v["start"], v["tz"], "start").date(), v["lang"])
     v["_where"] = L.label("watch_on", v["lang"], where=v["where"]) if v["where"] else ""
 
 
