@@ -395,6 +395,8 @@ def _cue(console: LiveConsole, body: dict[str, Any]) -> Any:
 
 
 def _retry(console: LiveConsole, body: dict[str, Any]) -> Any:
+    if body.get("channel") and body.get("n") is None:
+        return console.retry_channel(str(body["channel"]))
     try:
         n = int(body.get("n"))  # type: ignore[arg-type]
     except (TypeError, ValueError):

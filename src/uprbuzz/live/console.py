@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uprbuzz.clock import Clock, default_clock
 from uprbuzz.errors import UprbuzzError
 from uprbuzz.live.broadcast_clock import BroadcastClock, format_hms, parse_hms
+from uprbuzz.live.plain import label, plain
 from uprbuzz.live.sender import PlatformWorker, remote_from
 from uprbuzz.live.session_file import LiveSession
 from uprbuzz.live.speakers import Timeline, Who
@@ -28,8 +29,19 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 
+TROUBLE = ("retrying", "failed", "waiting")  # a channel's states that the health strip raises
+
+
 class ConsoleError(UprbuzzError, ValueError):
     """An operator action that cannot be done (plain sentence, shown on the page)."""
+
+
+def _hhmm(iso: str) -> str:
+    """14:03 from a stored wall time (the console's local time zone)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
+    except (TypeError, ValueError):
+        return ""
 
 
 class _Blank(dict):  # str.format_map that leaves unknown {names} as they are
@@ -208,20 +220,58 @@ class LiveConsole:
             self.workers[p].enqueue(n)
         self.changed()
 
-    def retry(self, n: int) -> LivePost:
+    def retry_channel(self, channel: str) -> list[int]:
+        """Retry, in order, every post that has not reached ``channel`` (the health strip's
+        Retry): the anchor first, so what follows is threaded under it again."""
+        if channel not in self.targets:
+            raise ConsoleError(f"no channel {channel!r} in this session")
+        todo = [p.n for p in self.store.posts(self.key)
+                if p.platforms.get(channel, {}).get("state") in ("failed", "retrying", "waiting",
+                                                                 "sending")]
+        for n in todo:
+            self.retry(n, channels=(channel,), notify=False)
+        self.changed()
+        return todo
+
+    def retry(self, n: int, channels: tuple[str, ...] | None = None,
+              notify: bool = True) -> LivePost:
+        """Try post ``n`` again now on every channel it has not reached, whatever happened so
+        far: a lane that gave up (or was refused, or is deferred until later) starts its
+        attempts again, a lane waiting between attempts tries at once."""
         lp = self.store.post(self.key, n)
         if lp is None:
             raise ConsoleError(f"no post #{n}")
-        for p in self.targets:
+        for p in channels or self.targets:
             st = lp.platforms.get(p, {}).get("state")
             w = self.workers[p]
-            if st == "failed" or (st in (None, "queued") and w.busy is None and w.q.empty()):
-                self.update_platform(n, p, state="queued", error="", notify=False)
+            if st == "sent":
+                continue
+            if st in ("failed", "retrying", "waiting") and w.calling.acquire(timeout=0):
+                try:  # not while a platform call is under way: its rows are in flight
+                    self._fresh_attempts(lp.post_id, p)
+                finally:
+                    w.calling.release()
+            w.unblock_next = True
+            if st == "failed" or (st in (None, "queued", "sending") and w.busy is None
+                                  and w.q.empty()):
+                self.update_platform(n, p, state="queued", error="", retry_in=None,
+                                     notify=False)
                 w.enqueue(n)
             elif st in ("retrying", "waiting"):
                 w.retry_now()
-        self.changed()
+        if notify:
+            self.changed()
         return lp
+
+    def _fresh_attempts(self, post_id: str, channel: str) -> None:
+        """Forget a lane's unsent, settled ledger rows (failed: gave up, refused; deferred until
+        later) so that the next send claims them afresh, with a new count of attempts. Rows in
+        flight or sent are left alone: nothing that may have landed is sent twice."""
+        pubs = self.facade.publications
+        now = self.clock.now()
+        for part, row in pubs.lane(post_id, channel).items():
+            if row.state in ("failed", "deferred") and not row.remote_id:
+                pubs.forget(post_id, channel, part, now, "Retry pressed: attempts start again")
 
     # --- cues --------------------------------------------------------------------------------
     def cue_text(self, text: str) -> str:
@@ -261,8 +311,39 @@ class LiveConsole:
         return done
 
     # --- worker callbacks --------------------------------------------------------------------
+    def label(self, channel: str) -> str:
+        c = next((c for c in self.channels if c.name == channel), None)
+        return label(channel, c.platform if c else channel)
+
     def update_platform(self, n: int, platform: str, notify: bool = True, **info: Any) -> None:
-        info["at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+        """Merge ``info`` into post ``n``'s status on ``platform``. A raw ``error`` from the
+        publish loop is stored in plain words (``error``, ``error_kind``) with the raw text as
+        ``detail``; ``since`` is the wall time the channel started failing for this post."""
+        now = datetime.now().astimezone()
+        info["at"] = now.isoformat(timespec="seconds")
+        state = info.get("state")
+        prev: dict[str, Any] = {}
+        if state in TROUBLE or info.get("error"):
+            before = self.store.post(self.key, n)
+            prev = before.platforms.get(platform, {}) if before else {}
+        if "error" in info:
+            raw = str(info["error"] or "")
+            if raw:
+                p = plain(raw, self.label(platform), retrying=state == "retrying",
+                          retry_in=info.get("retry_in"), cap=self.retry_cap)
+                text = p.text
+                if p.kind == "gave-up" and prev.get("cause"):  # why it kept failing
+                    text = f"{text} (last: {prev['cause']})"
+                info.update(error=text, error_kind=p.kind, detail=raw,
+                            cause=prev.get("cause", "") if p.kind == "gave-up" else
+                            text.split(", retrying")[0].split(", press Retry")[0])
+            else:
+                info.update(error_kind="", detail="", cause="")
+        if state in TROUBLE:
+            info["since"] = (prev.get("since") if prev.get("state") in TROUBLE and prev.get("since")
+                             else info["at"])
+        elif state is not None:
+            info["since"] = ""
         self.store.update_platform(self.key, n, platform, self.targets, **info)
         if notify:
             self.changed()
@@ -323,9 +404,58 @@ class LiveConsole:
                         "post_id": d.get("post_id")})
         return out
 
+    def health(self, posts: list[LivePost] | None = None) -> list[dict[str, Any]]:
+        """Each channel's state at a glance, from the posts' statuses: ``failing`` (a post gave
+        up or was refused: since when, why), ``retrying``, ``blocked`` (waiting for the anchor,
+        the login refused, the daily cap), ``sending``, ``sent`` (the last post landed) or
+        ``idle``; ``text`` says it in words."""
+        posts = self.store.posts(self.key) if posts is None else posts
+        out = []
+        for c in self.targets:
+            name = self.label(c)
+            infos = [(p.n, p.platforms.get(c, {})) for p in posts]
+            by: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+            for n, i in infos:
+                by.setdefault(i.get("state") or "queued", []).append((n, i))
+            blocked = [(n, i) for n, i in [*by.get("waiting", []), *by.get("retrying", []),
+                                            *by.get("failed", [])]
+                       if i.get("error_kind") in ("auth", "budget", "anchor")]
+            failed = [(n, i) for n, i in by.get("failed", []) if (n, i) not in blocked]
+            retrying = [(n, i) for n, i in by.get("retrying", []) if (n, i) not in blocked]
+            pending = len(by.get("queued", [])) + len(by.get("sending", []))
+            sent = by.get("sent", [])
+            h: dict[str, Any] = {"channel": c, "label": name, "posts": [n for n, _ in failed]}
+            if failed:
+                n, i = failed[-1]
+                since = min((i.get("since") or i.get("at") or "") for _, i in failed)
+                h.update(state="failing", since=_hhmm(since), reason=i.get("error", ""), n=n,
+                         text=f"{name} failing since {_hhmm(since)}: {i.get('error', '')}"
+                              + (f" ({len(failed)} posts not sent)" if len(failed) > 1 else ""))
+            elif retrying:
+                n, i = retrying[-1]
+                since = min((i.get("since") or i.get("at") or "") for _, i in retrying)
+                h.update(state="retrying", since=_hhmm(since), reason=i.get("error", ""), n=n,
+                         text=f"{i.get('error', '') or name + ' retrying'} (since {_hhmm(since)})")
+            elif blocked:
+                n, i = blocked[-1]
+                h.update(state="blocked", since=_hhmm(i.get("since") or i.get("at") or ""),
+                         reason=i.get("error", ""), n=n,
+                         text=i.get("error", "") or f"{name} blocked")
+            elif pending:
+                h.update(state="sending", text=f"{name}: sending {pending}")
+            elif sent:
+                n, i = max(sent, key=lambda x: x[1].get("at") or "")
+                h.update(state="sent", since=_hhmm(i.get("at") or ""), n=n,
+                         text=f"{name}: all sent, last at {_hhmm(i.get('at') or '')}")
+            else:
+                h.update(state="idle", text=f"{name}: nothing sent yet")
+            out.append(h)
+        return out
+
     def state(self) -> dict[str, Any]:
         s = self.session
         off = self.offset()
+        posts = self.store.posts(self.key)
         return {
             "version": self.version,
             "session": {"id": s.id, "key": self.key, "title": s.title, "webtv": s.webtv,
@@ -338,7 +468,8 @@ class LiveConsole:
             "who": self.timeline.who(off),
             "timeline": self.timeline.as_json(),
             "template": self.store.template(self.key) or s.template,
-            "posts": [p.as_json() for p in self.store.posts(self.key)],
+            "posts": [p.as_json() for p in posts],
+            "health": self.health(posts),
             "cues": self.cues_json(),
             "syncs": self.store.syncs(self.key)[-5:],
         }

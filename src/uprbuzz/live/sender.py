@@ -60,6 +60,8 @@ class PlatformWorker:
         self.stopping = False
         self.thread = threading.Thread(target=self._run, name=f"live-{name}", daemon=True)
         self.busy: int | None = None
+        self.unblock_next = False  # set by an operator's Retry: lift the publisher's block first
+        self.calling = threading.Lock()  # held while a platform call is under way
         self.timings: dict[int, float] = {}  # n -> seconds inside publish_post (bench)
 
     def start(self) -> None:
@@ -107,6 +109,13 @@ class PlatformWorker:
                 return
             reply_to = con.reply_to(self.name, n)
             if reply_to == "wait":  # the anchor is not on this platform yet
+                # Only this thread sends on this lane: an anchor neither sent nor given up is
+                # queued behind this post (after a Retry): send it first, then thread under it.
+                anchor = con.store.post(con.key, 0)
+                if (anchor is not None and n != 0 and anchor.platforms.get(self.name, {})
+                        .get("state") not in ("sent", "failed")):
+                    self._send(0)
+                    continue
                 con.update_platform(n, self.name, state="waiting",
                                      error="waiting for the anchor post on this platform")
                 self._pause(2.0)
@@ -115,11 +124,15 @@ class PlatformWorker:
             con.update_platform(n, self.name, state="sending", attempts=attempts)
             post, chash, ready = con.prepared(lp)
             pub = self.publisher
+            if self.unblock_next:
+                self.unblock_next = False
+                pub.unblock(self.name)
             t0 = time.perf_counter()
             try:
-                out = pub.publish_post(post, reply_to={self.name: reply_to} if reply_to else None,
-                                       platforms=[self.name], content_hash=chash,
-                                       prepared=ready)[self.name]
+                with self.calling:
+                    out = pub.publish_post(
+                        post, reply_to={self.name: reply_to} if reply_to else None,
+                        platforms=[self.name], content_hash=chash, prepared=ready)[self.name]
                 state, remotes, msg, nb = out.state, out.remotes, out.message, out.not_before
             except Exception as e:  # noqa: BLE001 - shown to the operator and retried
                 state, remotes, msg, nb = "deferred", [], f"{type(e).__name__}: {e}", None
