@@ -14,7 +14,8 @@ def test_parse_hms(text, secs):
     assert parse_hms(text) == secs
 
 
-@pytest.mark.parametrize("bad", ["", "ab:cd", "1:2:3:4", "00:42:1x"])
+@pytest.mark.parametrize("bad", ["", "ab:cd", "1:2:3:4", "00:42:1x", "99:99", "00:61:00",
+                                 "01:00:60"])
 def test_parse_hms_refuses_garbage(bad):
     with pytest.raises(ValueError, match="hh:mm:ss"):
         parse_hms(bad)
@@ -49,3 +50,14 @@ def test_console_sync_is_stored_and_survives_a_restart(live_env):
     assert again.store.syncs(again.key)[-1]["shown"] == 2530
     with pytest.raises(ValueError):
         con.sync("nonsense")
+
+
+def test_an_unknown_session_name_gets_a_did_you_mean(tmp_path):
+    from uprbuzz.live.session_file import find_session
+
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "us-upr-2020.toml").write_text("[session]\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match=r"did you mean 'us-upr-2020'\?"):
+        find_session("us-upr-202", tmp_path)
+    with pytest.raises(FileNotFoundError, match="sessions here: us-upr-2020"):
+        find_session("zzz", tmp_path)

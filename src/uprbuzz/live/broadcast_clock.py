@@ -21,8 +21,13 @@ def parse_hms(value: str | float | int) -> float:
     s = s.lstrip("+-")
     if not re.fullmatch(r"\d+(\.\d+)?|\d+(:\d{1,2}){1,2}(\.\d+)?", s):
         raise ValueError(f"not a broadcast time: {value!r} (use hh:mm:ss, e.g. 00:42:10)")
+    pieces = s.split(":")
+    for piece in pieces[1:]:  # minutes and seconds: 0-59 ("99:99" is no time on a clock)
+        if float(piece) >= 60:
+            raise ValueError(f"not a broadcast time: {value!r} (minutes and seconds go up to 59;"
+                             " use hh:mm:ss, e.g. 00:42:10)")
     total = 0.0
-    for piece in s.split(":"):
+    for piece in pieces:
         total = total * 60 + float(piece)
     return -total if neg else total
 

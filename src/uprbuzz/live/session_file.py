@@ -347,4 +347,10 @@ def find_session(name: str, root: Path, schedules_dir: str = "schedules") -> Pat
     cand = root / schedules_dir / f"{name}.toml"
     if cand.is_file():
         return cand
-    raise FileNotFoundError(f"no session {name!r}: looked for {cand}")
+    known = sorted(f.stem for f in (root / schedules_dir).glob("*.toml"))
+    import difflib
+
+    near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hint = (f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else
+            f"; sessions here: {', '.join(known)}" if known else "")
+    raise FileNotFoundError(f"no session {name!r}: looked for {cand}{hint}")
