@@ -65,6 +65,14 @@ class Secret:
         return hash(self._value)
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(state: str) -> bool:
+    """True when ``state`` names a PostgreSQL database (a shared ledger), not a SQLite file."""
+    return state.strip().lower().startswith(DATABASE_SCHEMES)
+
+
 def parse_duration(value: str | int | float) -> timedelta:
     """'30m', '2h', '45s', '1d' or a number of seconds; ValueError with a readable message."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -242,7 +250,16 @@ class Config:
         return tuple(c for c in chosen if post.parts_on(c.name, c.platform) is not None)
 
     @property
+    def state_url(self) -> str | None:
+        """The ``postgresql://`` URL when the ledger is in PostgreSQL, else None (SQLite)."""
+        return self.state.strip() if is_database_url(self.state) else None
+
+    @property
     def state_path(self) -> Path:
+        """The SQLite ledger file. With a PostgreSQL ledger there is none: this is then a path
+        under ``.uprbuzz/`` that never exists, beside this machine's lock files."""
+        if self.state_url:
+            return (self.root / ".uprbuzz" / "state.postgresql").resolve()
         return (self.root / self.state).resolve()
 
     def path(self, rel: str) -> Path:
@@ -329,7 +346,7 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         posts_dir=r.get("project", "posts", "posts", _str),
         schedules_dir=r.get("project", "schedules", "schedules", _str),
         media_dir=r.get("project", "media", "media", _str),
-        state=env.get("UPRBUZZ_STATE") or r.get("project", "state", ".uprbuzz/state.sqlite", _str),
+        state=env.get("UPRBUZZ_STATE") or r.get("project", "state", ".uprbuzz/state.sqlite", _state),
         late_limit=r.get("project", "late_limit", timedelta(minutes=30), parse_duration),
         x=x,
         bluesky=bs,
@@ -495,6 +512,14 @@ def _str(v: Any) -> str:
     if not isinstance(v, str):
         raise TypeError(f"expected text in quotes, not {v!r}")
     return v
+
+
+def _state(v: Any) -> str:
+    s = _str(v)
+    if "://" in s and not is_database_url(s):
+        raise ValueError(f"{s.split('://')[0]}:// is not a ledger uprbuzz can use: give a SQLite "
+                         "file path or a postgresql:// URL")
+    return s
 
 
 def _bool(v: Any) -> bool:

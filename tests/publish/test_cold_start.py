@@ -1,4 +1,5 @@
-"""A cron `uprbuzz publish` with nothing due must stay cheap: no SDK, no Pillow imported."""
+"""A cron `uprbuzz publish` with nothing due must stay cheap: no SDK, no Pillow imported, and
+with the default SQLite ledger no PostgreSQL driver either."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from tests.fixtures.publish import make_project
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("atproto", "atproto_client", "tweepy", "PIL", "twitter_text")
+HEAVY = ("atproto", "atproto_client", "tweepy", "PIL", "twitter_text", "psycopg")
 
 
 def test_nothing_due_imports_no_sdk(tmp_path):

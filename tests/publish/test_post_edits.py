@@ -25,9 +25,9 @@ def thread(*parts: str) -> str:
 
 
 @pytest.fixture
-def proj(tmp_path):
+def proj(tmp_path, store_url):
     root = make_project(tmp_path / "p", {"a.md": thread("One", "Two", "Three")})
-    config = load_config(root, env={})
+    config = load_config(root, env={"UPRBUZZ_STATE": store_url})
     store = Store.open(config)
     clock = FixedClock(NOW)
     plats = {"x": FakePlatform("x", clock=clock),

@@ -27,7 +27,7 @@ def _post(at: str | None, status: str = "approved", text: str = "hi", extra: str
 
 
 @pytest.fixture
-def proj(tmp_path):
+def proj(tmp_path, store_url):
     root = make_project(tmp_path / "p", {
         "due.md": _post("2020-11-09T13:55:00+00:00", text="due now"),
         "late.md": _post("2020-11-09T12:00:00+00:00", text="two hours late"),
@@ -35,7 +35,7 @@ def proj(tmp_path):
         "draft.md": _post("2020-11-09T13:50:00+00:00", status="draft", text="draft"),
         "nodate.md": _post(None, text="on demand"),
     })
-    config = load_config(root, env={})
+    config = load_config(root, env={"UPRBUZZ_STATE": store_url})
     store = Store.open(config)
     clock = FixedClock(NOW)
     x, bs = FakePlatform("x", clock=clock), FakePlatform("bluesky", atomic=True, clock=clock)
@@ -91,8 +91,8 @@ def test_check_errors_block_only_that_post(proj, tmp_path):
     assert store.publications.lane("bad", "x")[0].state == "failed"
 
 
-def test_claims_are_exclusive_and_final_states_stick(tmp_path):
-    store = Store.open(tmp_path / "s.sqlite")
+def test_claims_are_exclusive_and_final_states_stick(store_url):
+    store = Store.open(store_url)
     pubs, lease = store.publications, timedelta(minutes=5)
     me, other = new_owner(), new_owner()
     assert pubs.claim("p", "x", [(0, "t", None)], "h", me, NOW, lease)

@@ -1,5 +1,5 @@
 """The publish loop's exactly-once and error policy, against in-memory platforms and a real
-SQLite ledger (the e2e tests drive the same loop against the X stand-in and the real PDS)."""
+ledger, SQLite and PostgreSQL (``store_url``; the e2e tests drive the same loop against the X stand-in and the real PDS)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ T0 = datetime(2020, 11, 9, 13, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def env(tmp_path):
-    config = Config(root=tmp_path)
-    store = Store.open(tmp_path / "state.sqlite")
+def env(tmp_path, store_url):
+    config = Config(root=tmp_path, state=store_url)
+    store = Store.open(store_url)
     clock = FixedClock(T0)
     x, bs = FakePlatform("x", clock=clock), FakePlatform("bluesky", atomic=True, clock=clock)
     lines: list[str] = []

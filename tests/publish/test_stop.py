@@ -37,12 +37,12 @@ def test_stop_mid_thread_finishes_the_part_in_flight_only(env):  # noqa: F811
     assert [p["parent"] for p in x.posts] == [None, x.posts[0]["id"], x.posts[1]["id"]]
 
 
-def test_stop_in_publish_due_claims_no_other_post(tmp_path):
+def test_stop_in_publish_due_claims_no_other_post(tmp_path, store_url):
     now = datetime(2020, 11, 9, 14, 0, tzinfo=UTC)
     root = make_project(tmp_path / "p", {
         f"p{i}.md": f"---\nat: 2020-11-09T13:5{i}:00+00:00\nstatus: approved\nplatforms: [x]\n"
                     f"---\npost {i}\n" for i in range(3)})
-    config = load_config(root, env={})
+    config = load_config(root, env={"UPRBUZZ_STATE": store_url})
     clock = FixedClock(now)
     x = FakePlatform("x", clock=clock)
     with Store.open(config) as store:
@@ -58,10 +58,11 @@ def test_stop_in_publish_due_claims_no_other_post(tmp_path):
         assert x.texts() == ["post 0", "post 1", "post 2"]
 
 
-def _real_time(tmp_path, **kw):
-    store = Store.open(tmp_path / "state.sqlite")
+def _real_time(tmp_path, store_url, **kw):
+    store = Store.open(store_url)
     x = FakePlatform("x")
-    pub = Publisher(Config(root=tmp_path), store, clock=SystemClock(), platforms={"x": x},
+    pub = Publisher(Config(root=tmp_path, state=store_url), store, clock=SystemClock(),
+                    platforms={"x": x},
                     log=lambda _l: None, **kw)
     return pub, x, store
 
@@ -72,8 +73,8 @@ def _stop_soon(pub: Publisher) -> threading.Timer:
     return t
 
 
-def test_stop_cuts_a_rate_limit_wait_short_and_releases_the_claim(tmp_path):
-    pub, x, store = _real_time(tmp_path, max_rate_wait=60)
+def test_stop_cuts_a_rate_limit_wait_short_and_releases_the_claim(tmp_path, store_url):
+    pub, x, store = _real_time(tmp_path, store_url, max_rate_wait=60)
     reset = datetime.now(UTC) + timedelta(seconds=30)
     x.fail(RateLimited("429", platform="x", reset_at=reset))
     _stop_soon(pub)
@@ -90,8 +91,8 @@ def test_stop_cuts_a_rate_limit_wait_short_and_releases_the_claim(tmp_path):
     store.close()
 
 
-def test_stop_during_a_retry_after_an_unclear_write_leaves_it_to_reconcile(tmp_path):
-    pub, x, store = _real_time(tmp_path, backoff_base=40, backoff_cap=40)
+def test_stop_during_a_retry_after_an_unclear_write_leaves_it_to_reconcile(tmp_path, store_url):
+    pub, x, store = _real_time(tmp_path, store_url, backoff_base=40, backoff_cap=40)
     x.fail(Ambiguous("timed out", platform="x"))  # not applied; lookup finds nothing; backoff
     _stop_soon(pub)
     t0 = time.monotonic()

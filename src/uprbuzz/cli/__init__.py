@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("uprbuzz.cli.queue_cmds:plan", "List upcoming publications in time order, with per-day totals."),
     "publish": ("uprbuzz.cli.publish_cmds:publish", "Publish due (or named) approved posts exactly once."),
     "status": ("uprbuzz.cli.publish_cmds:status", "Show every publication's state, links and errors."),
-    "state": ("uprbuzz.cli.state_cmds:state", "Look after the ledger: rebuild it from the platforms."),
+    "state": ("uprbuzz.cli.state_cmds:state", "Look after the ledger: rebuild it from the platforms, copy it (SQLite, PostgreSQL)."),
     "retract": ("uprbuzz.cli.publish_cmds:retract", "Delete a published post (and its thread) everywhere."),
     "sandbox": ("uprbuzz.cli.sandbox_cmds:sandbox", "Run local stand-ins of X and Bluesky for rehearsal and tests."),
     "run": ("uprbuzz.cli.schedule_cmds:run", "Run the scheduler daemon (publishes each post on time)."),

@@ -1,4 +1,5 @@
-"""`uprbuzz state ...`: look after the ledger (store/ledger_mark.py, publish/rebuild.py)."""
+"""`uprbuzz state ...`: look after the ledger (store/ledger_mark.py, publish/rebuild.py,
+store/state_copy.py)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,32 @@ def rebuild(as_json: bool) -> None:
                    f"{len(report.missing)} not found, {len(report.unchecked)} could not be "
                    f"checked, {report.known} already in the ledger; the ledger mark is updated")
     sys.exit(1 if report.unchecked else 0)
+
+
+@state.command()
+@click.argument("src")
+@click.argument("dest")
+@click.option("--force", is_flag=True,
+              help="Replace what DEST holds (by default a non-empty DEST is refused).")
+def copy(src: str, dest: str, force: bool) -> None:
+    """Copy the whole ledger from SRC to DEST, SQLite or PostgreSQL, either way.
+
+    \b
+    SRC and DEST are each a SQLite file or a postgresql:// URL. Every table and
+    every row is copied as stored (events keep their ids, so the project's
+    uprbuzz.ledger mark still names the copy). The source is held still while
+    it is read and the destination is written in one transaction: a failed copy
+    changes nothing. A DEST that already holds anything is refused unless --force.
+    Stop the daemon and cron ticks first, then point `state` at DEST.
+    Example (move a project to a shared PostgreSQL ledger):
+      uprbuzz state copy .uprbuzz/state.sqlite postgresql://uprbuzz@db.example.org/uprbuzz
+    """
+    from uprbuzz.store.db import mask_url
+    from uprbuzz.store.state_copy import Copied, copy_state
+
+    def show(c: Copied) -> None:
+        click.echo(f"copied {c.table}: {c.rows:,} row(s)", err=True)
+
+    done = copy_state(src, dest, force=force, progress=show)
+    click.echo(f"{sum(c.rows for c in done):,} row(s) in {len(done)} tables copied from "
+               f"{mask_url(src)} to {mask_url(dest)}")

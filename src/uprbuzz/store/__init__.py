@@ -2,7 +2,7 @@
 
 ``Store`` is a thin facade; each concern lives in its own module and is loaded on first use::
 
-    store = Store.open(config)          # SQLite at config.state_path, migrated
+    store = Store.open(config)          # the ledger `state` names (SQLite or PostgreSQL), migrated
     store.publications.claim(...)       # store/publications.py  (publish loop only)
     store.sessions.load("bluesky", h)   # store/sessions.py
     store.cache.get(path, file_hash)    # store/cache.py         (parsed post files)
@@ -26,7 +26,19 @@ if TYPE_CHECKING:
     from uprbuzz.store.publications import Publications
     from uprbuzz.store.stored_posts import PostStore
 
-__all__ = ["Store", "Database", "utcnow_iso"]
+__all__ = ["Store", "Database", "open_database", "utcnow_iso"]
+
+
+def open_database(where: str | Path, timeout: float | None = None) -> Database:
+    """The ledger at ``where``: a ``postgresql://`` URL opens PostgreSQL (psycopg is imported
+    only then, so a SQLite run never loads it), anything else is a SQLite file."""
+    from uprbuzz.config import is_database_url
+
+    if isinstance(where, str) and is_database_url(where):
+        from uprbuzz.store.pg_db import PgDatabase
+
+        return PgDatabase(where, timeout)
+    return Database(where, timeout)
 
 
 class Store:
@@ -35,10 +47,13 @@ class Store:
 
     @classmethod
     def open(cls, where: Config | str | Path) -> Store:
+        """The ledger of a project (its ``state``: a SQLite file, or a ``postgresql://`` URL
+        for one ledger shared by several machines), or at a path or URL."""
         from uprbuzz.config import Config
 
-        path = where.state_path if isinstance(where, Config) else where
-        return cls(Database(path))
+        if isinstance(where, Config):
+            where = where.state_url or where.state_path
+        return cls(open_database(where))
 
     def close(self) -> None:
         self.db.close()

@@ -95,7 +95,8 @@ def _advance(store: Store, root: Path) -> Mark:
     lid = ledger_id(store)
     if lid is None:
         lid = uuid.uuid4().hex
-        store.db.execute("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (_ID_KEY, lid))
+        store.db.execute("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                         (_ID_KEY, lid))
         lid = ledger_id(store) or lid  # another process may have named it first
     mark = Mark(lid, high_water(store))
     path = mark_path(root)
@@ -117,7 +118,11 @@ def read_mark_quietly(path: Path) -> Mark | None:
 
 
 def problem(store: Store, root: Path, where: str) -> str | None:
-    """Why this ledger must not be published through, or None when it is the project's own."""
+    """Why this ledger must not be published through, or None when it is the project's own.
+    ``where`` names the ledger (a URL's password is masked)."""
+    from uprbuzz.store.db import mask_url
+
+    where = mask_url(where)
     mark = read_mark(mark_path(root))
     if mark is None:
         return None

@@ -7,12 +7,11 @@ shows and what a restart resumes from. A post row is written before any platform
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from uprbuzz.store.db import Database, utcnow_iso
+from uprbuzz.store.db import Database, Row, utcnow_iso
 
 DONE_STATES = ("sent", "failed", "skipped")
 
@@ -42,7 +41,7 @@ class LivePost:
                 "card": self.data.get("card")}
 
 
-def _row(r: sqlite3.Row) -> LivePost:
+def _row(r: Row) -> LivePost:
     return LivePost(r["session"], r["n"], r["post_id"], r["kind"], r["text"], json.loads(r["data"]),
                     r["speaker"], r["offset"], r["cue_id"], r["state"], json.loads(r["platforms"]),
                     r["submitted_at"], r["updated_at"], r["client_id"])

@@ -17,13 +17,9 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from uprbuzz.platforms.base import Remote
-from uprbuzz.store.db import Database
-
-if TYPE_CHECKING:
-    import sqlite3
+from uprbuzz.store.db import Database, Handle, Row
 
 IN_FLIGHT = ("claimed", "unknown")
 FINAL = ("sent", "retracted")
@@ -74,7 +70,7 @@ class PubRow:
         return {k: _iso(v) if isinstance(v, datetime) else v for k, v in d.items()}
 
 
-def _row(r: sqlite3.Row) -> PubRow:
+def _row(r: Row) -> PubRow:
     g = r.__getitem__
     return PubRow(
         g("post_id"), g("channel"), int(g("part")), g("content_hash"), g("state"), g("idem_key"),
@@ -328,9 +324,9 @@ def _is_stale(r: PubRow, now: datetime) -> bool:
 
 
 
-def _record_sent(c: object, post_id: str, channel: str, part: int, remote: Remote,
+def _record_sent(c: Handle, post_id: str, channel: str, part: int, remote: Remote,
                  now: datetime, detail: str) -> None:
-    c.execute(  # type: ignore[attr-defined]
+    c.execute(
         "UPDATE publications SET state='sent', remote_id=?, uri=?, cid=?, url=?, sent_at=?, "
         "updated_at=?, error=NULL, kind=NULL, not_before=NULL, owner=NULL, lease_until=NULL"
         " WHERE post_id=? AND channel=? AND part=?",
@@ -338,8 +334,8 @@ def _record_sent(c: object, post_id: str, channel: str, part: int, remote: Remot
          channel, part))
     _event(c, now, post_id, channel, part, "sent", detail or remote.url)
 
-def _event(c: object, now: datetime, post_id: str, channel: str, part: int, event: str,
+def _event(c: Handle, now: datetime, post_id: str, channel: str, part: int, event: str,
            detail: str) -> None:
-    c.execute(  # type: ignore[attr-defined]
+    c.execute(
         "INSERT INTO events (at, post_id, channel, part, event, detail) VALUES (?,?,?,?,?,?)",
         (_iso(now), post_id, channel, part, event, detail[:500]))
