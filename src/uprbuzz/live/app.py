@@ -50,7 +50,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from uprbuzz.errors import UprbuzzError
-from uprbuzz.live.console import ConsoleError, LiveConsole
+from uprbuzz.live.console import ConsoleError, LiveConsole, NeedsConfirm
 
 HERE = Path(__file__).parent
 COOKIE = "uprbuzz_live"
@@ -300,6 +300,10 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
         loop = asyncio.get_running_loop()
         q: asyncio.Queue[int] = asyncio.Queue()
         unsubscribe = console.subscribe(lambda v: loop.call_soon_threadsafe(q.put_nowait, v))
+        me = console.operators.setdefault(operator(request) or "", {"name": "", "pages": 0})
+        me["pages"] = me.get("pages", 0) + 1  # presence: who has the console open
+        if me.get("name"):
+            console.changed()
 
         async def stream() -> AsyncIterator[str]:
             try:
@@ -318,6 +322,9 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
                     yield f"event: state\ndata: {json.dumps(data)}\n\n"
             finally:
                 unsubscribe()
+                me["pages"] = max(0, me.get("pages", 0) - 1)
+                if me.get("name"):
+                    console.changed()
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -339,6 +346,12 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
         if fn is None:
             return JSONResponse({"error": f"no action {name!r}"}, 404)
         key, stamp = operator(request) or "", None
+        if name == "operator":  # an operator names themself (shown in the log and presence)
+            who = " ".join(str(body.get("name", "")).split())[:60]
+            console.operators.setdefault(key, {"name": "", "pages": 0})["name"] = who
+            await run_in_threadpool(console.changed)
+            return JSONResponse({"ok": True, "result": who})
+        body["_by"] = console.operators.get(key, {}).get("name") or None
         if name in POSTING and not (name == "cue" and body.get("action") == "skip"):
             try:
                 stamp = limiter.take(key)
@@ -347,6 +360,9 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
                                     headers={"Retry-After": str(e.retry_after)})
         try:
             result = await run_in_threadpool(fn, console, body)
+        except NeedsConfirm as e:
+            limiter.refund(key, stamp)
+            return JSONResponse({"error": str(e), "confirm": True}, 409)
         except ConsoleError as e:
             limiter.refund(key, stamp)
             return JSONResponse({"error": str(e)}, 400)
@@ -377,20 +393,22 @@ def _measure(console: LiveConsole, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _post(console: LiveConsole, body: dict[str, Any]) -> dict[str, Any]:
-    return console.submit(str(body.get("text", "")), client_id=body.get("client_id")).as_json()
+    return console.submit(str(body.get("text", "")), client_id=body.get("client_id"),
+                          by=body.get("_by"), confirm=body.get("confirm") is True).as_json()
 
 
 def _card(console: LiveConsole, body: dict[str, Any]) -> dict[str, Any]:
     return console.submit_card(str(body.get("state", "")), str(body.get("paragraph", "")),
                                str(body.get("text", "")), text=body.get("post_text") or None,
-                               client_id=body.get("client_id")).as_json()
+                               client_id=body.get("client_id"), by=body.get("_by"),
+                               confirm=body.get("confirm") is True).as_json()
 
 
 def _cue(console: LiveConsole, body: dict[str, Any]) -> Any:
     cid = str(body.get("id", ""))
     if body.get("action") == "skip":
         return console.skip_cue(cid)
-    lp = console.fire_cue(cid)
+    lp = console.fire_cue(cid, by=body.get("_by"))
     return None if lp is None else lp.as_json()
 
 
@@ -419,6 +437,7 @@ ACTIONS = {
     "sync": lambda c, b: c.sync(str(b.get("shown", ""))),
     "mark": lambda c, b: c.mark(b.get("who", "")),
     "anchor": lambda c, b: c.ensure_anchor().as_json(),
+    "operator": lambda c, b: None,  # answered in the handler (it needs the operator's cookie)
 }
 POSTING = frozenset({"post", "card", "cue"})  # counted by the rate limit (a skipped cue is not)
 

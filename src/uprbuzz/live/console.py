@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, default_clock
@@ -29,11 +29,17 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 
-TROUBLE = ("retrying", "failed", "waiting")  # a channel's states that the health strip raises
+TROUBLE = ("retrying", "failed", "waiting")
+META = "_meta"  # a post's non-channel facts in its status JSON (who posted it)  # a channel's states that the health strip raises
 
 
 class ConsoleError(UprbuzzError, ValueError):
     """An operator action that cannot be done (plain sentence, shown on the page)."""
+
+
+def _ago(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s} s" if s < 90 else f"{round(s / 60)} min"
 
 
 def _hhmm(iso: str) -> str:
@@ -42,6 +48,15 @@ def _hhmm(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone().strftime("%H:%M")
     except (TypeError, ValueError):
         return ""
+
+
+class NeedsConfirm(ConsoleError):
+    """A post that may be a mistake (the same text just went out): the page asks, then sends
+    again with ``confirm``."""
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 class _Blank(dict):  # str.format_map that leaves unknown {names} as they are
@@ -77,6 +92,9 @@ class LiveConsole:
         self.version = 0
         self._lock = threading.RLock()
         self._prepared: dict[int, tuple[Post, str, bool]] = {}
+        self._submit_lock = threading.Lock()
+        self.dup_window = 300.0  # seconds: the same text again within this asks first
+        self.operators: dict[str, dict[str, Any]] = {}  # operator id -> name, open pages
         self.started = False
 
     def _default_publisher(self, name: str) -> Any:
@@ -165,32 +183,65 @@ class LiveConsole:
         return lp
 
     def submit(self, text: str, *, kind: str = "text", card: Card | None = None,
-               client_id: str | None = None, cue_id: str | None = None) -> LivePost:
+               client_id: str | None = None, cue_id: str | None = None,
+               by: str | None = None, confirm: bool = False) -> LivePost:
+        """Store a post and queue it on every channel. The same ``client_id`` again is the same
+        post; the same text as a post of the last :attr:`dup_window` seconds (by any operator)
+        raises :class:`NeedsConfirm` unless ``confirm``. Checked and stored under one lock, so
+        two operators sending the same text at the same moment make one post."""
         text = text.strip()
         if not text:
             raise ConsoleError("nothing to post: the text is empty")
         self._check_length(text)
         self.ensure_anchor()
-        off = self.offset()
-        now = self.timeline.who(off)
-        entry = now["entry"]
-        speaker = now["speaker"] or (entry["name"] if entry else None)
-        lp, created = self.store.add_post(
-            self.key, kind=kind, text=text, speaker=speaker, offset=off, cue_id=cue_id,
-            client_id=client_id, data_for=lambda n, pid: self._post_dict(pid, text, card))
+        with self._submit_lock:
+            posts = self.store.posts(self.key)
+            again = next((p for p in posts if client_id and p.client_id == client_id), None)
+            if again is not None:
+                return again
+            if not confirm:
+                self._refuse_recent_duplicate(text, posts)
+            off = self.offset()
+            now = self.timeline.who(off)
+            entry = now["entry"]
+            speaker = now["speaker"] or (entry["name"] if entry else None)
+            lp, created = self.store.add_post(
+                self.key, kind=kind, text=text, speaker=speaker, offset=off, cue_id=cue_id,
+                client_id=client_id, data_for=lambda n, pid: self._post_dict(pid, text, card))
+            if created and by:
+                self.store.update_platform(self.key, lp.n, META, self.targets, by=by[:60])
         if created:
             self._enqueue(lp.n)
         return lp
 
+    def _refuse_recent_duplicate(self, text: str, posts: list[LivePost]) -> None:
+        now = datetime.now(UTC)
+        for p in reversed(posts):
+            if p.n == 0 or not _same_text(p.text, text):
+                continue
+            try:
+                at = datetime.fromisoformat(p.submitted_at)
+            except (TypeError, ValueError):
+                continue
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
+            ago = (now - at).total_seconds()
+            if ago <= self.dup_window:
+                who = p.platforms.get(META, {}).get("by")
+                raise NeedsConfirm(
+                    f"The same text went out {_ago(ago)} ago (#{p.n}"
+                    + (f", by {who}" if who else "") + "). Post it again?")
+
     def submit_card(self, state: str, paragraph: str, rec_text: str, *, text: str | None = None,
-                    client_id: str | None = None) -> LivePost:
+                    client_id: str | None = None, by: str | None = None,
+                    confirm: bool = False) -> LivePost:
         if not (state and paragraph and rec_text):
             raise ConsoleError("a recommendation card needs the State, the paragraph and the text")
         stamp = format_hms(self.offset())
         card = Card("recommendation", {"state": state, "text": rec_text, "paragraph": paragraph,
                                        "timestamp": stamp})
         return self.submit(text or self.card_text(state, paragraph, rec_text), kind="card",
-                           card=card, client_id=client_id)
+                           card=card, client_id=client_id, by=by, confirm=confirm)
 
     def card_text(self, state: str, paragraph: str, rec_text: str) -> str:
         tags = " ".join(self.session.hashtags)
@@ -287,7 +338,7 @@ class LiveConsole:
             return None
         return base + cue.delay
 
-    def fire_cue(self, cue_id: str) -> LivePost | None:
+    def fire_cue(self, cue_id: str, by: str | None = None) -> LivePost | None:
         cue = next((c for c in self.session.cues if c.id == cue_id), None)
         if cue is None:
             raise ConsoleError(f"no cue {cue_id!r}")
@@ -298,7 +349,8 @@ class LiveConsole:
             fields = {k: self.cue_text(v) for k, v in cue.card.items() if k != "template"}
             fields.setdefault("timestamp", format_hms(self.offset()))
             card = Card(cue.card["template"], fields)
-        lp = self.submit(self.cue_text(cue.text), kind="cue", card=card, cue_id=cue_id)
+        lp = self.submit(self.cue_text(cue.text), kind="cue", card=card, cue_id=cue_id, by=by,
+                         confirm=True)
         self.store.set_cue_post(self.key, cue_id, lp.post_id)
         self.changed()
         return lp
@@ -462,7 +514,8 @@ class LiveConsole:
                         "hashtags": list(s.hashtags), "sur": s.state_under_review,
                         "scheduled_start": s.start.isoformat(), "platforms": list(self.targets),
                         "rehearsal": self.rehearsal, "anchor": s.anchor,
-                        "has_recommendations": bool(s.recommendations)},
+                        "has_recommendations": bool(s.recommendations),
+                        "lang": (s.langs or ("en",))[0]},
             "clock": {"start": self.bclock.start.isoformat(), "now": self.clock.now().isoformat(),
                       "offset": off, "rate": self.rate},
             "who": self.timeline.who(off),
@@ -472,6 +525,8 @@ class LiveConsole:
             "health": self.health(posts),
             "cues": self.cues_json(),
             "syncs": self.store.syncs(self.key)[-5:],
+            "operators": sorted({o["name"] or "unnamed operator"
+                                 for o in self.operators.values() if o.get("pages")}),
         }
 
     def set_template(self, template: str) -> None:
