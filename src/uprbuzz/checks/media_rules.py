@@ -1,7 +1,8 @@
 """Checks on a post's images that hold for every platform, and the shared image cache.
 
 ``check_post`` reports: missing files, paths outside the project folder (``../``, absolute, or
-a symlink resolving outside), files that are not images, alt text missing (only
+a symlink resolving outside), files that are not images, images over the limits of
+:mod:`uprbuzz.imaging` (bytes, pixels, frames) or with damaged data, alt text missing (only
 ``decorative: true`` with an empty alt opts out), decorative images that do carry alt text,
 and a part with neither text nor media. The per-platform limits (format, size, count, alt
 length, re-encoded size) are in checks/x_rules.py and checks/bluesky_rules.py (values from
@@ -36,6 +37,7 @@ class ImageFile:
     sha256: str = ""
     info: ImageInfo | None = None
     problem: str | None = None  # code of the media.py diagnostic that covers it
+    detail: str = ""  # why, for a file over imaging's limits or damaged (imaging.ImageError)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Fit:
 
 
 _FILES: dict[tuple[str, int, int], ImageFile] = {}
-_PROBES: dict[str, ImageInfo | None] = {}
+_PROBES: dict[str, ImageInfo | tuple[str, str]] = {}  # info, or (problem code, detail)
 _FITS: dict[tuple[str, int], Fit] = {}
 
 
@@ -104,7 +106,12 @@ def _resolve(config: Config, rel: str) -> tuple[Path | None, str | None, str]:
 
 
 def image_file(config: Config, rel: str) -> ImageFile:
-    """Read and probe a media file once per (path, mtime, size); see ImageFile.problem."""
+    """Read and probe a media file once per (path, mtime, size); see ImageFile.problem.
+
+    Probing is imaging.probe: a file over its limits (bytes, checked before reading; pixels and
+    frames, from the header) or with damaged data is a problem, never an exception."""
+    from uprbuzz.imaging import NOT_IMAGE, ImageError, check_bytes, probe
+
     path, problem, _ = resolve(config, rel)
     if path is None:
         return ImageFile(Path(rel), problem=problem)
@@ -113,19 +120,25 @@ def image_file(config: Config, rel: str) -> ImageFile:
         key = (str(path), st.st_mtime_ns, st.st_size)
         if key in _FILES:
             return _FILES[key]
+        try:
+            check_bytes(st.st_size)  # a file over the limit is not read at all
+        except ImageError as e:
+            _FILES[key] = ImageFile(path, st.st_size, problem=e.code, detail=e.message)
+            return _FILES[key]
         data = path.read_bytes()
     except OSError:
         return ImageFile(path, problem="media-missing")
     digest = hashlib.sha256(data).hexdigest()
     if digest not in _PROBES:
-        from uprbuzz.imaging import ImageError, probe
-
         try:
             _PROBES[digest] = probe(data)
-        except ImageError:
-            _PROBES[digest] = None
-    info = _PROBES[digest]
-    f = ImageFile(path, len(data), digest, info, None if info else "media-not-image")
+        except ImageError as e:
+            _PROBES[digest] = (e.code if e.code != "error" else NOT_IMAGE, e.message)
+    got = _PROBES[digest]
+    if isinstance(got, tuple):
+        f = ImageFile(path, len(data), digest, problem=got[0], detail=got[1])
+    else:
+        f = ImageFile(path, len(data), digest, got)
     _FILES[key] = f
     return f
 
@@ -203,20 +216,32 @@ def check_post(post: Post, config: Config) -> list[Diagnostic]:
     return out
 
 
-def _check_media(post: Post, part: Part, m: Media, config: Config) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
+def media_problem(post: Post, part: Part, m: Media, config: Config) -> Diagnostic | None:
+    """The error that keeps media ``m`` from being used (missing, outside the project, not an
+    image, over imaging's limits, damaged), at its line; None when it is a readable image.
+    ``check``, the publish gate (through check_post) and ``preview`` report the same line."""
     loc = m.loc or part.loc
     _, problem, msg = resolve(config, m.path)
     if problem:
-        out.append(at(post, loc, "error", problem, msg))
-    else:
-        f = image_file(config, m.path)
-        if f.problem == "media-not-image":
-            out.append(at(post, loc, "error", "media-not-image",
-                          f"media file '{m.path}' is not an image X or Bluesky can show "
-                          f"(use {X.formats_text()})"))
-        elif f.problem:
-            out.append(at(post, loc, "error", f.problem, f"media file '{m.path}' cannot be read"))
+        return at(post, loc, "error", problem, msg)
+    f = image_file(config, m.path)
+    if f.problem is None:
+        return None
+    if f.problem == "media-not-image":
+        return at(post, loc, "error", "media-not-image",
+                  f"media file '{m.path}' is not an image X or Bluesky can show "
+                  f"(use {X.formats_text()})")
+    if f.detail:
+        return at(post, loc, "error", f.problem, f"media file '{m.path}' cannot be used: {f.detail}")
+    return at(post, loc, "error", f.problem, f"media file '{m.path}' cannot be read")
+
+
+def _check_media(post: Post, part: Part, m: Media, config: Config) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    loc = m.loc or part.loc
+    problem = media_problem(post, part, m, config)
+    if problem is not None:
+        out.append(problem)
     if m.decorative and m.alt.strip():
         out.append(at(post, loc, "error", "alt-decorative",
                       f"image '{m.path}' is marked decorative but has alt text; remove "

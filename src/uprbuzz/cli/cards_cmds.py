@@ -98,6 +98,7 @@ def preview(paths: tuple[str, ...], output: str, columns: int) -> None:
     """
     from uprbuzz.cards import render_card
     from uprbuzz.cards.sheet import Tile, contact_sheet
+    from uprbuzz.checks.media_rules import media_problem
 
     config = project_config()
     posts = _load_posts(config, paths)
@@ -111,7 +112,13 @@ def preview(paths: tuple[str, ...], output: str, columns: int) -> None:
                 tiles.append(Tile(post.id, "card " + post.card.template, None, "", error=str(e)))
         for i, part in enumerate(post.parts, 1):
             for m in part.media:
-                tiles.append(Tile(post.id, f"part {i}", config.root / m.path, m.alt, m.decorative))
+                # a file check would refuse (missing, over the image limits, damaged) is never
+                # opened: its tile and a file:line line say why
+                problem = media_problem(post, part, m, config)
+                if problem is not None:
+                    err(str(problem))
+                tiles.append(Tile(post.id, f"part {i}", config.root / m.path, m.alt, m.decorative,
+                                  error=problem.message if problem is not None else ""))
     if not tiles:
         raise click.ClickException("no post has images or cards to preview")
     sheet = contact_sheet(tiles, columns)
