@@ -91,12 +91,15 @@ class MediaReader:
             path = (root / rel).resolve()
             if not path.is_relative_to(root):
                 raise PrepareError(f"media {rel} is outside the project folder")
+            from uprbuzz.imaging import ImageError, check_bytes, probe
+
             try:
+                check_bytes(path.stat().st_size)  # before reading: a huge file is refused unread
                 data = path.read_bytes()
             except OSError as e:
                 raise PrepareError(f"media {rel} cannot be read ({e.strerror})") from e
-            from uprbuzz.imaging import ImageError, probe
-
+            except ImageError as e:
+                raise PrepareError(f"media {rel}: {e}") from e
             try:
                 info = probe(data)
             except ImageError as e:
