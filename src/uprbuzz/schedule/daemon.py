@@ -11,7 +11,11 @@ in the ledger before every send). This module only decides *when* to call it:
   done (schedule_due.next_wake). Once a second the daemon stats ``posts/``, ``schedules/`` and
   ``uprbuzz.toml`` and looks at the ledger; on any change it recomputes the wake time, so added,
   edited and deleted files (and other processes' publications) take effect without a restart.
-  SIGTERM lets the part in flight finish and be recorded, sends nothing more, and exits.
+  Feeds are polled by a :class:`FeedWorker` on a thread of its own, with a store connection of
+  its own: a fetch holds neither the publish lock nor the scheduling thread, and the posts it
+  brings reach the publish loop like any other change, through the rescan.
+  SIGTERM lets the part in flight finish and be recorded, sends nothing more, and exits; a
+  feed fetch under way is abandoned (nothing it fetched is written).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from uprbuzz.schedule import fast_path as duecache
 if TYPE_CHECKING:
     from uprbuzz.config import Config
     from uprbuzz.publish.publisher import Publisher, Report
+    from uprbuzz.sources.feeds.feed_poll import Writing
     from uprbuzz.store import Store
 
 Log = Callable[[str], None]
@@ -86,14 +91,15 @@ def next_feed_poll(config: Config, store: Store, now: datetime) -> datetime | No
     return next_poll_time(config, store, now)
 
 
-def poll_feeds_if_due(config: Config, store: Store, now: datetime, log: Log) -> list[str]:
+def poll_feeds_if_due(config: Config, store: Store, now: datetime, log: Log,
+                      writing: Writing | None = None) -> list[str]:
     when = next_feed_poll(config, store, now)
     if when is None or when > now:
         return []
     from uprbuzz.sources.feeds.feed_poll import poll_all
 
     try:
-        return poll_all(config, store, now=now, log=log)
+        return poll_all(config, store, now=now, log=log, writing=writing)
     except Exception as e:  # a broken feed must never stop publishing
         line = f"feeds: poll failed: {e}"
         log(line)
@@ -145,6 +151,86 @@ def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
         return result
 
 
+class FeedWorker:
+    """The daemon's feed polls, on a daemon thread of their own (never the scheduling thread).
+
+    Every ``every`` seconds it polls the feeds whose interval has passed, through its own store
+    connection, so a fetch (up to each feed's ``timeout``) holds no lock the daemon needs: not
+    the publish lock, not the shared connection. What a poll writes (stored posts, draft files)
+    changes the store mark or the files' fingerprint, so the daemon's rescan picks it up and the
+    normal publish loop sends it.
+
+    ``stop()`` never waits for a fetch: the thread is left to end with the process. It waits
+    (briefly) only for writes already under way; a fetch that completes after it writes
+    nothing (``feed_poll.Writing``), so the feed's state only moves after a complete fetch."""
+
+    WRITE_WAIT = 1.0  # seconds stop() waits for a poll's writes in progress (local, quick)
+
+    def __init__(self, config: Config, clock: Clock, log: Log, every: float) -> None:
+        self.config, self.clock, self.log, self.every = config, clock, log, every
+        self._stop = threading.Event()
+        self._write_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None and self.config.feeds:
+            self._thread = threading.Thread(target=self._run, name="uprbuzz feeds", daemon=True)
+            self._thread.start()
+
+    def request_stop(self) -> None:
+        """Only sets a flag: safe in a signal handler."""
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Write nothing more; wait for writes in progress (not for a fetch) at most WRITE_WAIT."""
+        self._stop.set()
+        if self._write_lock.acquire(timeout=self.WRITE_WAIT):
+            self._write_lock.release()  # later writes see the flag under the lock: refused
+        else:
+            self.log(f"feeds: a poll was still writing after {self.WRITE_WAIT:g} s; "
+                     "stopping anyway (the next poll completes it)")
+
+    @property
+    def alive(self) -> bool:
+        """The thread is running (after stop(): a fetch it was left in has not ended yet)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @contextmanager
+    def _writing(self) -> Iterator[bool]:
+        with self._write_lock:
+            yield not self._stop.is_set()
+
+    def _log(self, line: str) -> None:
+        """Nothing after stop(): the process may be finalizing, and a daemon thread writing to
+        stdout then can abort it."""
+        with self._writing() as may:
+            if may:
+                self.log(line)
+
+    def _run(self) -> None:
+        from uprbuzz.store import Store
+
+        try:
+            store = Store.open(self.config)
+        except Exception as e:
+            self._log(f"feeds: cannot open the state store: {e}; feeds are not polled")
+            return
+        try:
+            wait = 0.0
+            while not self._stop.wait(wait):
+                wait = self.every
+                try:
+                    poll_feeds_if_due(self.config, store, self.clock.now(), self._log,
+                                      writing=self._writing)
+                except Exception as e:  # e.g. a broken [[feeds]] entry: say so, try again later
+                    self._log(f"feeds: {type(e).__name__}: {e}; trying again in "
+                              f"{RETRY_IDLE.seconds}s")
+                    wait = max(self.every, RETRY_IDLE.total_seconds())
+        finally:
+            with self._write_lock:
+                store.close()
+
+
 class Daemon:
     """``uprbuzz run``: one APScheduler date job fires at each wake time; a 1 s rescan follows
     file and ledger changes."""
@@ -174,6 +260,7 @@ class Daemon:
         self._publish_lock = threading.Lock()
         self._sched_lock = threading.RLock()
         self._stop = threading.Event()
+        self.feeds = FeedWorker(config, self.clock, log, rescan_seconds)
         self.scheduler = BackgroundScheduler(
             timezone=UTC, executors={"default": ThreadPoolExecutor(1)},
             job_defaults={"coalesce": True, "max_instances": 10, "misfire_grace_time": None},
@@ -207,9 +294,7 @@ class Daemon:
             self._reschedule(after=started if fp0 == duecache.fingerprint(self.config) else None)
 
     def rescan(self) -> bool:
-        """Reschedule when files or the ledger changed; poll feeds that are due. True: changed."""
-        if self.config.feeds:
-            poll_feeds_if_due(self.config, self.store, self.clock.now(), self.log)
+        """Reschedule when files or the ledger changed (feeds' posts included). True: changed."""
         seen = self._state()
         if seen == self._seen:
             return False
@@ -249,12 +334,15 @@ class Daemon:
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
+        self.feeds.start()  # its own thread: a slow feed never delays the catch-up below
         self.scheduler.start()
         self.publish_now()  # catch up: due now, or missed while we were down
 
     def stop(self) -> None:
-        """Let the publication in flight finish, send nothing more, close the store."""
+        """Let the publication in flight finish, send nothing more, close the store. A feed
+        fetch under way is not waited for (its thread ends with the process)."""
         self._request_stop()
+        self.feeds.stop()
         # Wait for the run in flight (and its rescheduling) *before* shutting APScheduler down:
         # shutdown(wait=True) holds the job store lock that rescheduling needs.
         with self._publish_lock, self._sched_lock:
@@ -269,6 +357,7 @@ class Daemon:
         part in flight (``Publisher.request_stop``). Set the flag before reading ``publisher``:
         ``publish_now`` sets ``publisher`` before reading the flag, so one of them sees the other."""
         self._stop.set()
+        self.feeds.request_stop()
         pub = self.publisher
         if pub is not None:
             pub.request_stop()

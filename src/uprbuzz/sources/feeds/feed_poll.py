@@ -4,12 +4,18 @@ Exactly once: every new item gets a post id derived from its link (``feed/<slug>
 anything is written; the post is written (draft file, or stored post), then the item is
 recorded. A crash in between makes the next poll write the same file/post again (a file
 already holding the item is kept), so a retry never makes a second post.
+
+The fetch itself writes nothing and holds nothing. A caller that may be told to stop while a
+fetch drips (the daemon's feed worker) passes ``writing``: every write a poll makes happens
+inside ``writing()``, and when that yields False (stopping) the poll writes nothing more and
+drops what it fetched, so the feed's state only ever moves after a complete fetch.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,15 +38,18 @@ if TYPE_CHECKING:
     from uprbuzz.clock import Clock
     from uprbuzz.config import Config
     from uprbuzz.store import Store
+    from uprbuzz.store.feed_state import FeedState
 
 Fetcher = Callable[..., Fetched]
+#: Entered around a poll's writes; yields False when the caller is stopping (write nothing).
+Writing = Callable[[], AbstractContextManager[bool]]
 FEED_DIR = "feed"  # under posts/
 
 
 @dataclass
 class PollResult:
     feed: str
-    status: str  # ok | not-modified | error
+    status: str  # ok | not-modified | error | stopped (the caller stopped it: nothing written)
     posts: list[Post] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # draft files written (relative to root)
     skipped: int = 0  # old (before the subscription), filtered by tags, already handled
@@ -57,6 +66,8 @@ class PollResult:
             return f"{self.feed}: error: {self.error}"
         if self.status == "not-modified":
             return f"{self.feed}: not modified"
+        if self.status == "stopped":
+            return f"{self.feed}: stopped; nothing written (the next poll fetches it again)"
         made = ", ".join(p.id for p in self.posts) or "no new items"
         line = f"{self.feed}: {len(self.posts)} new ({made}); {self.skipped} skipped"
         if self.refused:
@@ -69,13 +80,22 @@ class PollResult:
                 "warnings": self.warnings, "error": self.error}
 
 
+def _free() -> AbstractContextManager[bool]:
+    return nullcontext(True)
+
+
 def poll_feed(config: Config, store: Store, feed: FeedConfig, *, clock: Clock,
-              fetcher: Fetcher = fetch) -> PollResult:
+              fetcher: Fetcher = fetch, writing: Writing | None = None) -> PollResult:
+    writing = writing or _free
     now = clock.now()
-    st = store.feeds.subscribe(feed.name, now)
-    _attempted(store, feed.name, now)
     res = PollResult(feed.name, "ok")
-    try:
+    with writing() as may:
+        if not may:
+            res.status = "stopped"
+            return res
+        st = store.feeds.subscribe(feed.name, now)
+        _attempted(store, feed.name, now)
+    try:  # no lock held and nothing written while the server answers (or drips)
         got = fetcher(feed.url, etag=st.etag, last_modified=st.last_modified,
                       timeout=feed.timeout, max_bytes=feed.max_bytes)
         if got.status == 304:
@@ -85,6 +105,16 @@ def poll_feed(config: Config, store: Store, feed: FeedConfig, *, clock: Clock,
     except FeedError as e:  # the cursor is not advanced: the next poll fetches again
         res.status, res.error = "error", str(e)
         return res
+    with writing() as may:
+        if not may:  # stopping: the fetch is dropped, the cursor stays where it was
+            res.status, res.warnings = "stopped", []
+            return res
+        return _take(config, store, feed, st, items, got, now, res)
+
+
+def _take(config: Config, store: Store, feed: FeedConfig, st: FeedState, items: list[Item],
+          got: Fetched, now: datetime, res: PollResult) -> PollResult:
+    """Write one post per new item of a complete fetch, then move the feed's cursor."""
     first = st.last_polled is None
     seen = store.feeds.seen_keys(feed.name)
     fresh = [it for it in items if it.key not in seen]
@@ -195,7 +225,8 @@ def draft_file(post: Post, it: Item, feed: FeedConfig) -> str:
 
 
 def poll_feeds(config: Config, store: Store, names: list[str] | None = None, *,
-             clock: Clock | None = None, fetcher: Fetcher = fetch) -> list[PollResult]:
+             clock: Clock | None = None, fetcher: Fetcher = fetch,
+             writing: Writing | None = None) -> list[PollResult]:
     from uprbuzz.clock import default_clock
 
     clock = clock or default_clock()
@@ -206,7 +237,8 @@ def poll_feeds(config: Config, store: Store, names: list[str] | None = None, *,
             raise FeedError(f"no feed named {', '.join(sorted(unknown))} in uprbuzz.toml "
                             f"(configured: {', '.join(f.name for f in feeds) or 'none'})")
         feeds = [f for f in feeds if f.name in names]
-    return [poll_feed(config, store, f, clock=clock, fetcher=fetcher) for f in feeds]
+    return [poll_feed(config, store, f, clock=clock, fetcher=fetcher, writing=writing)
+            for f in feeds]
 
 
 def _attempted(store: Store, feed: str, now: datetime) -> None:
@@ -234,10 +266,9 @@ def next_poll_time(config: Config, store: Store, now: datetime) -> datetime | No
 
 def poll_all(config: Config, store: Store, names: list[str] | None = None, *,
              now: datetime | None = None, log: Callable[[str], None] | None = None,
-             due_only: bool = True) -> list[str]:
+             due_only: bool = True, writing: Writing | None = None) -> list[str]:
     """Poll the feeds that are due (all of ``names`` when given); one summary line each."""
     from uprbuzz.clock import FixedClock, default_clock
-
 
     clock = FixedClock(now) if now is not None else default_clock()
     t = clock.now()
@@ -247,7 +278,9 @@ def poll_all(config: Config, store: Store, names: list[str] | None = None, *,
         if not names:
             return []
     lines = []
-    for r in poll_feeds(config, store, names, clock=clock):
+    for r in poll_feeds(config, store, names, clock=clock, writing=writing):
+        if r.status == "stopped":
+            continue  # said once by the daemon, not once per feed
         line = "feed " + r.summary()
         lines.append(line)
         if log:
