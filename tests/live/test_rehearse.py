@@ -52,3 +52,15 @@ def test_rehearsal_refuses_real_platforms(tmp_path):
     half = Config(root=tmp_path, x=XConfig(api_url="http://127.0.0.1:9"))
     with pytest.raises(NotSandbox, match="bluesky"):
         check_sandbox(half, ("x", "bluesky"))
+
+
+def test_a_cue_jumped_over_by_a_sync_is_offered_not_fired(live_env):
+    config, store, fakes, make = live_env
+    con = make()
+    con.sync("00:00:05")
+    runner = CueRunner(con)
+    assert runner.tick() == []  # nothing due yet
+    con.sync("00:40:00")  # a jump past the presentation and dialogue cues
+    assert runner.tick() == []
+    assert set(runner.offered) >= {"presentation", "dialogue"}
+    assert con.store.cues(con.key) == {}  # still ready: the page shows them OVERDUE, to fire or skip

@@ -9,6 +9,7 @@ rehearsal never mixes with the day's coverage. Only loopback platforms are accep
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -66,20 +67,35 @@ class CueRunner:
     stand-in operator). ``tick()`` is one pass; ``start()`` runs passes in a thread."""
 
     def __init__(self, console: LiveConsole, interval: float = 0.2,
-                 on_fire: Callable[[str], None] | None = None) -> None:
+                 on_fire: Callable[[str], None] | None = None, tolerance: float = 120.0) -> None:
         self.console, self.interval, self.on_fire = console, interval, on_fire
+        self.tolerance = tolerance  # broadcast seconds: a cue later than this is only offered
         self.fired: list[str] = []
+        self.offered: list[str] = []  # overdue past the tolerance (a sync jumped over them)
+        self._last: tuple[float, float] | None = None  # (offset, monotonic time) of the last pass
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="live-cues", daemon=True)
 
     def tick(self) -> list[str]:
         con = self.console
-        off = con.offset()
+        off, real = con.offset(), time.monotonic()
+        # A cue overdue past the tolerance is fired only if the clock got there by running; after
+        # a sync jumped over it (or at start, long after it), it is offered, not fired.
+        first = self._last is None
+        jumped = False
+        if self._last is not None:
+            expected = self._last[0] + (real - self._last[1]) * con.rate
+            jumped = off - expected > self.tolerance
+        self._last = (off, real)
         done = con.store.cues(con.key)
         out = []
         for cue in con.session.cues:
             due = con.cue_due(cue)
             if cue.id in done or due is None or due > off:
+                continue
+            if (jumped or first) and off - due > self.tolerance:  # the operator decides
+                if cue.id not in self.offered:
+                    self.offered.append(cue.id)
                 continue
             if con.fire_cue(cue.id) is not None:
                 out.append(cue.id)
