@@ -25,9 +25,9 @@ def verify(store: Store, root: Path) -> None:
     ledger_mark.verify(store, root, ".uprbuzz/state.sqlite")
 
 
-def test_the_projects_own_ledger_passes_and_the_mark_trails_it(tmp_path: Path) -> None:
-    db = tmp_path / ".uprbuzz" / "state.sqlite"
-    with Store.open(db) as store:
+def test_the_projects_own_ledger_passes_and_the_mark_trails_it(tmp_path: Path,
+                                                                store_url: str) -> None:
+    with Store.open(store_url) as store:
         verify(store, tmp_path)  # no mark yet: a first run
         send(store, "a")
         mark = ledger_mark.advance(store, tmp_path)
@@ -67,15 +67,15 @@ def test_a_lost_or_replaced_ledger_is_refused(tmp_path: Path, how: str) -> None:
             "other": "different ledger"}[how] in said
 
 
-def test_a_damaged_mark_names_its_file(tmp_path: Path) -> None:
+def test_a_damaged_mark_names_its_file(tmp_path: Path, store_url: str) -> None:
     (tmp_path / "uprbuzz.ledger").write_text("ledger = \n")
-    with Store.open(tmp_path / "s.sqlite") as store, pytest.raises(UprbuzzError) as e:
+    with Store.open(store_url) as store, pytest.raises(UprbuzzError) as e:
         verify(store, tmp_path)
     assert e.value.where == str(tmp_path / "uprbuzz.ledger") and "damaged" in str(e.value)
 
 
-def test_forget_drops_a_row_and_says_so(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "s.sqlite") as store:
+def test_forget_drops_a_row_and_says_so(store_url: str) -> None:
+    with Store.open(store_url) as store:
         send(store, "a")
         store.publications.forget("a", "x", 0, NOW, "not found")
         assert store.publications.rows("a") == []

@@ -448,7 +448,8 @@ class PgDatabase(Database):
     def _error(self, e: BaseException) -> BaseException:
         """The StoreError a psycopg failure stands for; the error itself when it is not the
         database's condition (a constraint, a bug in the SQL)."""
-        err = pg_store_error(e, self.path, self.timeout, _password(self.url))
+        lost = self._pg is not None and self._lost(e)  # was connected, and is no more
+        err = pg_store_error(e, self.path, self.timeout, _password(self.url), lost=lost)
         if err is None:
             return e
         if self._lost(e):
@@ -468,10 +469,10 @@ def _first_line(e: BaseException) -> str:
 
 
 def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
-                   secret: str = "") -> StoreError | None:
+                   secret: str = "", *, lost: bool = False) -> StoreError | None:
     """The StoreError for a psycopg failure, naming the database (``where``, masked); None for
     errors that are not the database's condition (constraint violations, programming errors).
-    """
+    ``lost``: the connection was up and broke (else it could not be made)."""
     if isinstance(e, StoreError):
         return e
     try:
@@ -506,9 +507,12 @@ def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
         what = f"cannot be written ({said}): the server is out of space or connections"
     elif isinstance(e, pe.UndefinedTable | pe.UndefinedColumn):
         return None  # a bug in uprbuzz's SQL, or a schema changed by hand: a traceback
+    elif lost:
+        what = (f"lost its connection ({said}); what this step was writing was not kept "
+                "(PostgreSQL rolled it back), and uprbuzz reconnects by itself on the next use")
     elif isinstance(e, psycopg.OperationalError | psycopg.InterfaceError):
         what = (f"cannot be reached ({said}): check that the PostgreSQL server runs and the "
-                "`state` URL; uprbuzz reconnects by itself on the next use")
+                "`state` URL")
     elif isinstance(e, psycopg.ProgrammingError) and "invalid" in low and (
             "dsn" in low or "uri" in low or "connection option" in low or "port" in low):
         what = f"URL is not valid ({said}): write it as postgresql://USER@HOST:PORT/DATABASE"
