@@ -145,3 +145,80 @@ def test_a_new_catalog_folder_adds_a_language(tmp_path: Path, monkeypatch) -> No
     assert cd.report["boxes"]["label"]["text"] == "Tage bis zur Überprüfung"
     assert "Montag, 9. November 2020" in cd.report["boxes"]["title"]["text"]
     assert i18n.format_date(date(2020, 11, 9), "de") == "Montag, 9. November 2020"
+
+
+def test_a_long_text_warns_that_it_is_too_dense_or_too_small_for_a_phone() -> None:
+    """A 600-character text was set in 11 dense lines with no warning."""
+    text = ("Take all necessary measures to ensure accountability for human rights violations, "
+            "including by law enforcement officials, and provide remedies to victims. ") * 12
+    out = _render("recommendation", {"state": "Switzerland", "text": text[:600], "lang": "en"},
+                  "1080x1080")
+    assert out.report["boxes"]["text"]["lines"] > 8
+    warn = [w for w in out.warnings if w.startswith("text: ")]
+    assert len(warn) == 1 and "dense lines" in warn[0] and "shorten it" in warn[0], out.warnings
+    tiny = _render("recommendation", {"state": "Switzerland", "text": text[:1500], "lang": "en"},
+                   "1080x1080")
+    assert tiny.report["boxes"]["text"]["size"] < 24
+    warn = [w for w in tiny.warnings if w.startswith("text: ")]
+    assert len(warn) == 1 and "below the 24 px" in warn[0], tiny.warnings
+    wide = _render("recommendation", {"state": "Switzerland", "text": text[:1500], "lang": "en"})
+    assert any("below the 36 px" in w for w in wide.warnings), wide.warnings
+    short = _render("recommendation", {"state": "Switzerland", "text": text[:120], "lang": "en"},
+                    "1080x1080")
+    assert not short.warnings
+
+
+def test_zone_names_and_times_stay_together_on_a_line() -> None:
+    """'Los / Angeles' and 'Ciudad de México / 07:30' were split across lines."""
+    zones = ("Europe/Zurich=Ginebra; America/New_York=Nueva York; "
+             "America/Mexico_City=Ciudad de México; America/Los_Angeles=Los Ángeles; "
+             "America/Bogota=Bogotá; America/Argentina/Buenos_Aires=Buenos Aires")
+    for size in ("1600x900", "1080x1080"):
+        out = _render("countdown", {"title": "Examen", "start": START, "today": "2020-11-02",
+                                    "zones": zones, "lang": "es"}, size)
+        lines = [d["text"] for d in out.report["boxes"]["times"]["drawn"]]
+        assert len(lines) == 2, lines
+        for name, time_ in (("Ciudad de México", "07:30"), ("Los Ángeles", "05:30"),
+                            ("Buenos Aires", "10:30"), ("Nueva York", "08:30")):
+            pair = f"{name} {time_}".replace(" ", "\u00a0")
+            assert any(pair in ln for ln in lines), (pair, lines)
+        assert "Ciudad de México 07:30" in out.alt
+
+
+def test_with_no_brand_the_card_carries_the_event_line(tmp_path: Path) -> None:
+    """With no [brand], a card named no organisation, event or date."""
+    from types import SimpleNamespace
+
+    project = SimpleNamespace(brand=None, root=tmp_path, name="UPR Watch: US review 2020")
+    fields = {"state": "Suisse; Rwanda", "text": "Ratifier la Convention", "lang": "fr"}
+    from uprbuzz.cards import render
+
+    out = render("recommendation", fields, "1600x900", project, today=date(2020, 11, 9))
+    footer = out.report["boxes"]["footer"]["text"]
+    assert footer == "UPR Watch: US review 2020 · lundi 9 novembre 2020"
+    assert out.alt.endswith("UPR Watch: US review 2020 · lundi 9 novembre 2020.")
+    branded = render("recommendation", fields, "1600x900", {"handle": "@uprwatch"},
+                     today=date(2020, 11, 9))
+    assert branded.report["boxes"]["footer"]["text"] == "@uprwatch"
+
+
+@pytest.mark.parametrize("image", ["", "media/feature.png"])
+def test_a_short_arabic_blog_title_keeps_its_size_on_a_square_card(tmp_path: Path,
+                                                                    image: str) -> None:
+    """An Arabic blog title of 4 words at 1080×1080 shrank to 18 px with an ellipsis (its ink
+    1 px over its box)."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    (tmp_path / "media").mkdir()
+    Image.new("RGB", (900, 600), (90, 120, 150)).save(tmp_path / "media" / "feature.png")
+    kit = SimpleNamespace(brand={"handle": "@x"}, root=tmp_path, name="n")
+    for title in ("مباشرة من جنيف اليوم", "حقوق الإنسان في العالم"):
+        out = _render("blog", {"title": title, "image": image, "lang": "ar",
+                               "excerpt": "في 9 نوفمبر تخضع الولايات المتحدة لاستعراضها."},
+                      "1080x1080", kit)
+        box = out.report["boxes"]["title"]
+        assert not box["truncated"] and box["inside"], box
+        assert box["size"] >= 60 and box["lines"] == 1, box
+        assert not out.warnings

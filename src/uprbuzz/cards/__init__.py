@@ -48,7 +48,7 @@ def render_card(card: Card, config: Config, *, platforms: tuple[str, ...] | None
     budget = budget_for(config, platforms)
     key = card_key(card.template, values, card.size, brand) + f"-{budget}"
     folder = config.root / config.media_dir / RENDERED_DIR
-    alt = card.alt if card.alt else t.alt(values, brand.handle)
+    alt = card.alt if card.alt else t.alt(values, values["_handle"])
     for ext in ("png", "jpg"):
         path = folder / f"{key}.{ext}"
         if path.is_file():

@@ -4,7 +4,8 @@ The font size is found by binary search (largest size whose wrapped text fits), 
 handful of measurements, not a loop over every size. Lines break at spaces, and between any two
 CJK characters (keeping closing punctuation with the character before it). Right-to-left
 paragraphs (Arabic) are laid out right to left with raqm shaping each run (``direction="rtl"``);
-runs of the other direction inside a line are kept in their own order (bidi at run level).
+mixed-direction lines are ordered by the Unicode bidi algorithm (``text_placement.bidi_runs``).
+No-break spaces keep their neighbours on one line.
 The final layout is checked against the glyphs' real ink boxes, so nothing overflows the box.
 
 This module breaks lines and searches the size; ``text_metrics`` measures (Box, Style,
@@ -27,7 +28,11 @@ ELLIPSIS = "…"
 _CJK = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Bopomofo}"
 _CLOSE = r"、。，．・：；？！ー）」』】〕〉》〗〙”’),.!?:;%…"
 _OPEN = r"（「『【〔〈《〖〘“‘("
-_TOKEN = regex.compile(rf"[{_OPEN}]*[{_CJK}][{_CLOSE}]*\s*|[^\s{_CJK}]+\s*|\s+")
+# No-break spaces (U+00A0, U+202F, U+2007) and the word joiner hold their neighbours together:
+# "Los Angeles 05:30" is written with them on time lines, and CLDR puts U+202F in dates.
+_NB = "\u00a0\u202f\u2007\u2060"
+_BS = rf"[^\S{_NB}]"  # a space a line may break at
+_TOKEN = regex.compile(rf"[{_OPEN}]*[{_CJK}][{_CLOSE}]*{_BS}*|(?:[^\s{_CJK}]|[{_NB}])+{_BS}*|{_BS}+")
 _GRAPHEME = regex.compile(r"\X")
 
 

@@ -17,7 +17,7 @@ from uprbuzz.cards.fonts import check_raqm
 from uprbuzz.cards.layout import Box, Measurer, draw, draw_indexed, fit
 from uprbuzz.errors import UprbuzzError
 
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 
 class CardError(UprbuzzError, ValueError):
@@ -49,9 +49,18 @@ def as_brand(brand: Brand | Mapping[str, Any] | Any | None, root: Path | None = 
 def resolve(template: str, fields: Mapping[str, Any], brand: Brand,
             today: date | None = None) -> tuple[T.Template, dict[str, str]]:
     t = T.get(template)
+    today = today or date.today()
     v = t.resolve(fields, today)
-    v["_handle"], v["_brand"] = brand.handle, brand.name
+    v["_handle"], v["_brand"] = brand.handle or event_line(brand, v["lang"], today), brand.name
     return t, v
+
+
+def event_line(brand: Brand, lang: str, day: date) -> str:
+    """The footer of a card with no brand handle: who (the brand's or project's name) and when
+    (the card's day, as the language writes it), so a card shared on names its source."""
+    from uprbuzz.cards.labels import date_text
+
+    return " · ".join(x for x in (brand.name.strip(), date_text(day, lang)) if x)
 
 
 def card_key(template: str, values: Mapping[str, str], size: str, brand: Brand) -> str:
@@ -95,7 +104,7 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
         _paint(img, d, kit)
         for spec, block in blocks:
             draw(block, img, kit.colour(spec.role))
-    out = Rendered(img, t.alt(v, kit.handle), report, d.kind)
+    out = Rendered(img, t.alt(v, v["_handle"]), report, d.kind)
     for spec, block in blocks:
         rep = block.report()
         rep["box"] = [spec.box.x0, spec.box.y0, spec.box.x1, spec.box.y1]
@@ -104,6 +113,9 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
         if block.truncated:
             report["warnings"].append(f"{spec.name}: text too long for the card, cut with an "
                                       f"ellipsis (the alt text keeps all of it)")
+        small = _too_small(spec.name, t, block, T.SIZES[size][0])
+        if small:
+            report["warnings"].append(small)
         if block.removed:
             report["warnings"].append(f"{spec.name}: left out characters no font covers: "
                                       f"{block.removed!r}")
@@ -112,6 +124,34 @@ def render(template: str, fields: Mapping[str, Any], size: str = "1600x900",
             draw(block, layer, kit.colour(spec.role))
             out.layers[spec.name] = layer.getchannel("A")
     return out
+
+
+# Text smaller than this on a 1080-px-wide card is hard to read on a phone, where the card is
+# shown about as wide as the screen; wider cards are scaled down more, so the bar rises with
+# the width (36 px on a 1600-px card).
+READABLE_PX = 24
+DENSE_LINES = 8  # more lines than this in one box read as a wall of text
+_READ_BOXES = ("text", "quote", "title", "excerpt", "state")
+
+
+def _too_small(name: str, t: T.Template, block: Any, width: int) -> str:
+    """A warning when a main text box had to shrink below what a phone shows readably."""
+    if name not in _READ_BOXES and name != t.main:
+        return ""
+    need = READABLE_PX * width / 1080
+    if not block.text.strip():
+        return ""
+    if block.size < need:
+        fits = int(len(block.text) * (block.size / need) ** 2)
+        return (f"{name}: text set at {block.size} px, below the {round(need)} px a phone shows "
+                f"readably on a {width}-px card; shorten it to about {fits} characters "
+                f"(it has {len(block.text)})")
+    if len(block.lines) > DENSE_LINES:
+        fits = int(len(block.text) * DENSE_LINES / len(block.lines))
+        return (f"{name}: {len(block.lines)} dense lines, more than the {DENSE_LINES} a phone "
+                f"reader takes in at a glance; shorten it to about {fits} characters "
+                f"(it has {len(block.text)})")
+    return ""
 
 
 def _indexed(size: str, d: T.Design, blocks: list, kit: Brand) -> Any:

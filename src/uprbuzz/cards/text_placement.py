@@ -1,14 +1,16 @@
 """Put wrapped lines on the card: direction, glyphs, exact ink, and drawing.
 
 ``layout.fit`` decides the size and the line breaks; :func:`place` turns those lines into
-pieces (one per font run) in visual order: right to left for RTL paragraphs, with embedded runs
-of the other direction kept in their own order (bidi at run level). Each piece's glyphs are
+pieces (one per font run and bidi level) in visual order by the Unicode bidi algorithm
+(python-bidi resolves each character's level, :func:`bidi_runs` reorders the pieces). Each piece's glyphs are
 rendered once, so the block's real ink box is known (the fit is checked against it) and
 :func:`draw` / :func:`draw_indexed` only paste the masks. Pillow loads only when drawing.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,7 @@ class Piece:
     lang: str | None
     mask: Any = None  # the rendered glyphs (Pillow core image), drawn by draw()
     at: tuple[int, int] = (0, 0)  # top-left of the mask on the card
+    start: int = 0  # where the piece's text starts in its line (logical order)
 
 
 @dataclass
@@ -81,9 +84,9 @@ def place(text: str, lines: list[tuple[list[str], bool]], size: int, box: Box, s
     ink = None
     for i, (toks, rtl) in enumerate(lines):
         baseline = top + asc + i * step
-        line_runs = _neutral_edges(m.stack.split("".join(toks).rstrip()).runs, rtl)
-        pieces = [Piece(r.text, r.face, r.rtl, 0.0, m.run_width(r, size), m.run_lang(r))
-                  for r in line_runs]
+        visual = [Piece(r.text, r.face, r.rtl, 0.0, m.run_width(r, size), m.run_lang(r), start=i)
+                  for i, r in bidi_runs(m.stack.split("".join(toks).rstrip()).runs, rtl)]
+        pieces = sorted(visual, key=lambda p: p.start)  # logical order, for the report
         total = sum(p.width for p in pieces)
         align, start_rtl = style.align, (style.base == "rtl") if style.base else rtl
         if align == "start":
@@ -93,48 +96,123 @@ def place(text: str, lines: list[tuple[list[str], bool]], size: int, box: Box, s
         x = {"left": box.x0, "right": box.x1 - total, "center": box.x0 + (box.w - total) / 2}.get(
             align, box.x0)
         line_ink = None
-        for p in _visual_order(pieces, rtl):
+        for p in visual:
             p.x = x
             x += p.width
             line_ink = _union(line_ink, _render_piece(p, baseline, size))
         line_ink = _nudge(pieces, line_ink, box)
         ink = _union(ink, line_ink)
         block.lines.append(Line(pieces, baseline, rtl))
-    block.ink = ink
+    block.ink = _nudge_block(block, ink, box)
     return block
 
 
-def _neutral_edges(runs: tuple[Run, ...], rtl: bool) -> list[Run]:
-    """Spaces at the edge of an opposite-direction run take the paragraph's direction, so
-    they end up between the runs rather than on the wrong side of an embedded phrase."""
-    out: list[Run] = []
-    for r in runs:
-        if r.rtl == rtl or not r.text.strip():
-            out.append(r)
-            continue
-        core = r.text.strip()
-        lead, trail = r.text[: len(r.text) - len(r.text.lstrip())], r.text[len(r.text.rstrip()):]
-        if lead:
-            out.append(Run(lead, r.face, rtl))
-        out.append(Run(core, r.face, r.rtl))
-        if trail:
-            out.append(Run(trail, r.face, rtl))
+def _nudge_block(block: Block, ink: tuple | None, box: Box) -> tuple | None:
+    """The font metrics place the lines; real ink may reach a pixel or two past them (an Arabic
+    tail under a bottom-aligned line). Shift the whole block back inside the box when its ink
+    is not taller than the box, rather than shrinking the text to the minimum and cutting it."""
+    if ink is None:
+        return None
+    dy = box.y0 - ink[1] if ink[1] < box.y0 else (box.y1 - ink[3] if ink[3] > box.y1 else 0)
+    if not dy or ink[1] + dy < box.y0 or ink[3] + dy > box.y1:
+        return ink
+    for line in block.lines:
+        line.baseline += dy
+        for p in line.pieces:
+            p.at = (p.at[0], p.at[1] + dy)
+    return (ink[0], ink[1] + dy, ink[2], ink[3] + dy)
+
+
+_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+
+
+def bidi_levels(text: str, rtl: bool) -> list[int]:
+    """The embedding level of each character of one line by the Unicode bidi algorithm (UAX #9
+    with paired brackets, rule N0), the paragraph's direction given; odd levels run right to
+    left. The levels come from python-bidi's Rust engine (the unicode-bidi crate), which gives
+    them, per UTF-8 byte, only in its debug answer; should that ever change shape, python-bidi's
+    older pure-Python algorithm (no N0) answers instead. Rule L1 is applied here."""
+    from bidi.bidi import get_display_inner  # type: ignore[import-untyped]
+
+    info = str(get_display_inner(text, "R" if rtl else "L", True))
+    levels_part = info.partition("levels:")[2].partition("paragraphs:")[0]
+    per_byte = [int(x) for x in _LEVEL.findall(levels_part)]
+    data = text.encode("utf-8")
+    if len(per_byte) == len(data):
+        out, pos = [], 0
+        for ch in text:
+            out.append(per_byte[pos])
+            pos += len(ch.encode("utf-8"))
+    else:
+        out = _levels_v1(text, rtl)
+    base = 1 if rtl else 0
+    trailing = True  # L1: separators, and whitespace before them or at the line's end
+    for i in range(len(text) - 1, -1, -1):
+        kind = unicodedata.bidirectional(text[i])
+        if kind in ("S", "B"):
+            out[i], trailing = base, True
+        elif trailing and kind in ("WS", "BN", "FSI", "LRI", "RLI", "PDI"):
+            out[i] = base
+        else:
+            trailing = False
     return out
 
 
-def _visual_order(pieces: list[Piece], rtl: bool) -> list[Piece]:
-    """Left-to-right drawing order: reverse for RTL, keeping embedded runs of the other
-    direction in their own order."""
-    out: list[Piece] = []
-    group: list[Piece] = []  # a run against the paragraph's direction, collected reversed
-    for p in (reversed(pieces) if rtl else pieces):
-        if p.rtl != rtl:
-            group.append(p)
-        else:
-            out.extend(reversed(group))
-            group = []
-            out.append(p)
-    return out + list(reversed(group))
+def _levels_v1(text: str, rtl: bool) -> list[int]:
+    from bidi import algorithm as uba  # type: ignore[import-untyped]
+
+    st = uba.get_empty_storage()
+    st["base_level"], st["base_dir"] = (1, "R") if rtl else (0, "L")
+    uba.get_embedding_levels(text, st)
+    for i, c in enumerate(st["chars"]):
+        c["i"] = i
+    uba.explicit_embed_and_overrides(st)
+    uba.resolve_weak_types(st, False)
+    uba.resolve_neutral_types(st, False)
+    uba.resolve_implicit_levels(st, False)
+    got = {c["i"]: c["level"] for c in st["chars"]}
+    out, last = [], st["base_level"]
+    for i in range(len(text)):  # characters X9 removes (joiners, controls) follow their left
+        last = got.get(i, last)
+        out.append(last)
+    return out
+
+
+def bidi_runs(runs: tuple[Run, ...], rtl: bool) -> list[tuple[int, Run]]:
+    """Cut a line's font runs where the bidi level changes and put the pieces in visual order
+    (rule L2: from the highest level down to the lowest odd one, reverse every sequence at that
+    level or above). Each piece keeps its text in logical order with ``rtl`` = odd level, so
+    raqm shapes it in its direction and mirrors brackets; returns (logical position, run)."""
+    text = "".join(r.text for r in runs)
+    if not text:
+        return [(0, r) for r in runs]
+    levels = bidi_levels(text, rtl)
+    pieces: list[tuple[int, int, Run]] = []  # (logical start, level, run)
+    pos = 0
+    for r in runs:
+        j = pos
+        while j < pos + len(r.text):
+            k = j
+            while k < pos + len(r.text) and levels[k] == levels[j]:
+                k += 1
+            pieces.append((j, levels[j], Run(text[j:k], r.face, levels[j] % 2 == 1)))
+            j = k
+        pos += len(r.text)
+    order = list(range(len(pieces)))
+    top = max(p[1] for p in pieces)
+    low = min((p[1] for p in pieces if p[1] % 2), default=top + 1)
+    for level in range(top, low - 1, -1):
+        i = 0
+        while i < len(order):
+            if pieces[order[i]][1] >= level:
+                j = i
+                while j < len(order) and pieces[order[j]][1] >= level:
+                    j += 1
+                order[i:j] = reversed(order[i:j])
+                i = j
+            else:
+                i += 1
+    return [(pieces[k][0], pieces[k][2]) for k in order]
 
 
 def _render_piece(p: Piece, baseline: int, size: int) -> tuple[int, int, int, int] | None:

@@ -71,6 +71,11 @@ def _times(v: dict[str, str]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _unbroken(text: str) -> str:
+    """A zone's name and its time as one unit a line never breaks inside ('Los Angeles 05:30')."""
+    return text.replace(" ", "\u00a0")
+
+
 def _shift(t: datetime, zone: str, ref: date) -> str:
     """' (+1)' / ' (−1)' when ``t`` falls on another day in ``zone`` than the event's day."""
     shift = (t.astimezone(ZoneInfo(zone)).date() - ref).days
@@ -96,7 +101,7 @@ def _count_derive(v: dict[str, str], today: date) -> None:
     v["date"] = day.isoformat()
     v["_day"] = L.date_text(day, v["lang"])
     times = _times(v) if v["start"] else []
-    line = " · ".join(f"{name} {s}" for name, s, _ in times)
+    line = " · ".join(_unbroken(f"{name} {s}") for name, s, _ in times)
     v["_times"] = f"{L.label('webcast_starts', v['lang'])}: {line}" if line else ""
     v["_where"] = L.label("watch_on", v["lang"], where=v["where"]) if v["where"] else ""
 
@@ -124,7 +129,8 @@ def _count_design(v: dict[str, str], f: Frame) -> Design:
 
 def _count_alt(v: dict[str, str], handle: str) -> str:
     head = f"{v['_number']} {v['_label']}".strip()
-    return sentences(head, f"{v['title']} · {v['_day']}" if v["title"] else v["_day"], v["_times"],
+    times = v["_times"].replace("\u00a0", " ")
+    return sentences(head, f"{v['title']} · {v['_day']}" if v["title"] else v["_day"], times,
                  v["_where"], handle)
 
 
