@@ -15,7 +15,8 @@ pytest_plugins = sorted(
 
 
 # scripts/test (and so CI) sets UPRBUZZ_REQUIRE_SERVERS=1: there, a test skipped because the
-# local PDS or Chromium is missing is a failure, so a broken install can never pass silently.
+# local PDS, Chromium or PostgreSQL (tests/fixtures/postgres.py) is missing is a failure, so a
+# broken install can never pass silently.
 # Likewise a conformance test (marked ``shared``) that skips although ../shared exists: CI
 # provides ../shared (tools/ci/fetch-conformance.sh), so a file missing from it must not pass.
 import os  # noqa: E402
