@@ -198,3 +198,13 @@ def test_the_cli_writes_the_site(tmp_path: Path, monkeypatch) -> None:
     assert ">Genf<" in (tmp_path / "out" / "en" / "index.html").read_text(encoding="utf-8")
     bad = CliRunner().invoke(main, ["toolkit", "--from", "soon", "-o", str(tmp_path / "o2")])
     assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_an_arabic_page_runs_right_to_left_in_arabic(tmp_path: Path) -> None:
+    config, built = build_sample(tmp_path, arabic=True, langs=("ar",))
+    html = built.pages["ar"].read_text(encoding="utf-8")
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "مجموعة أدوات الشركاء" in html and "المنشورات المقترحة" in html
+    assert "الاثنين، 9 نوفمبر 2020" in html and ">جنيف<" in html
+    art = _page(built.pages["ar"]).articles[0]
+    assert "الاثنين، 9 نوفمبر 2020" in art["imgs"][0]["alt"]
