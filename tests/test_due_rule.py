@@ -25,7 +25,7 @@ from uprbuzz.model import Override, Part, Post
 from uprbuzz.platforms.base import Platform, Remote
 from uprbuzz.publish import due_rule
 from uprbuzz.publish.publisher import Publisher
-from uprbuzz.publish.report import Report
+from uprbuzz.publish.report import NOTICES, Report
 from uprbuzz.schedule import daemon as scheduler
 from uprbuzz.schedule import fast_path
 from uprbuzz.schedule.wake import next_wake
@@ -145,6 +145,8 @@ def fresh(root: Path, late_limit: timedelta, bluesky_on: bool) -> Config:
     with Store.open(config) as store, store.db.transaction() as c:
         for table in WIPED:
             c.execute(f"DELETE FROM {table}")
+    # an emptied ledger is a new project's here: without this, the ledger mark refuses it
+    (root / "uprbuzz.ledger").unlink(missing_ok=True)
     return config
 
 
@@ -197,6 +199,8 @@ def loop_says(report: Report) -> dict[Lane, str]:
     """What a run acted on: missed reports, and a publication outcome of any kind."""
     out: dict[Lane, str] = {}
     for i in report.items:
+        if i.state in NOTICES:  # what a run noticed of edits (post_edits), not an action
+            continue
         assert i.platform, i.line()  # unnamed runs report per lane only
         assert (i.post_id, i.platform) not in out, i.line()  # one line per lane
         out[(i.post_id, i.platform)] = "missed" if i.state == "missed" else "publish"
