@@ -102,6 +102,28 @@ def test_every_catalog_is_complete_and_has_cldr_plural_forms() -> None:
         assert len(cat[(None, "day to go")]) == len(i18n.categories(lang)), lang
 
 
+def test_the_template_lists_every_message_the_code_uses_and_every_catalog_has_them() -> None:
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from uprbuzz.cards import i18n
+    from uprbuzz.cards.labels import MSGIDS
+
+    with (i18n.PACKAGE_LOCALES / "messages.pot").open("rb") as fh:
+        pot = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(fh) if m.id}
+    src = Path(__file__).resolve().parents[2] / "src" / "uprbuzz"
+    used = {(None, m) for m in MSGIDS.values()}
+    used |= {(None, "day to go"), ("quotation", "“{text}”"), ("attribution", "{name}, {role}")}
+    site = (src / "toolkit" / "site.py").read_text(encoding="utf-8")
+    used |= {("toolkit", m) for m in re.findall(r"\b_\(\s*[\"']([^\"']+)[\"']", site)}
+    assert len(used) > 30
+    assert used <= pot, sorted(used - pot)
+    for lang in i18n.languages():
+        if lang != "en":
+            assert set(i18n.catalog(lang)) == pot, (lang, set(i18n.catalog(lang)) ^ pot)
+
+
 def _fields(s: str) -> list[str]:
     import string
 

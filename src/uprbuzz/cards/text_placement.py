@@ -123,6 +123,7 @@ def _nudge_block(block: Block, ink: tuple | None, box: Box) -> tuple | None:
     return (ink[0], ink[1] + dy, ink[2], ink[3] + dy)
 
 
+_RTL_CLASSES = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI", "FSI"})
 _LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
 
 
@@ -132,6 +133,8 @@ def bidi_levels(text: str, rtl: bool) -> list[int]:
     left. The levels come from python-bidi's Rust engine (the unicode-bidi crate), which gives
     them, per UTF-8 byte, only in its debug answer; should that ever change shape, python-bidi's
     older pure-Python algorithm (no N0) answers instead. Rule L1 is applied here."""
+    if not rtl and not any(unicodedata.bidirectional(c) in _RTL_CLASSES for c in text):
+        return [0] * len(text)  # nothing right to left: every character is at level 0
     from bidi.bidi import get_display_inner  # type: ignore[import-untyped]
 
     info = str(get_display_inner(text, "R" if rtl else "L", True))
