@@ -120,35 +120,47 @@ class TickResult:
 
 def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
          publisher_factory: Callable[..., Publisher] | None = None) -> TickResult:
-    """One cron run. ``ran`` is False when another tick held the lock or the index said idle."""
+    """One cron run. ``ran`` is False when another tick held the lock or the index said idle.
+
+    What is due goes out first, under the tick lock. The feeds are polled after, with the tick
+    lock released (a slow or hostile feed, each fetch bounded by its timeout, never holds up
+    another tick's publishing) under a lock of their own (one poller at a time); then, under
+    the tick lock again, what they brought is published and the due index written."""
     clock = clock or default_clock()
+    from uprbuzz.store import Store
+
+    if publisher_factory is None:
+        from uprbuzz.publish.publisher import Publisher
+
+        publisher_factory = Publisher
     with exclusive(config, "tick") as got:
         if not got:
             return TickResult(False, message="another uprbuzz tick is running; this one did nothing")
         now = clock.now()
         if duecache.nothing_due(config, now):
             return TickResult(False, message="nothing due")
-        from uprbuzz.store import Store
-
+        result = TickResult(True)
+        with Store.open(config) as store:
+            publisher = publisher_factory(config, store, clock=clock, log=log)
+            result.report = publisher.publish_due()
+            stopped = publisher.stopping
+    with exclusive(config, "feeds") as polling:
+        if polling and not stopped:
+            with Store.open(config) as store:
+                result.feed_lines = poll_feeds_if_due(config, store, now, log)
+    with exclusive(config, "tick") as got:
+        if not got:  # another tick started meanwhile: it publishes what the feeds brought
+            return result
         with Store.open(config) as store:
             fp = duecache.fingerprint(config)  # before loading: a later edit must not be missed
-            result = TickResult(True)
-            if publisher_factory is None:
-                from uprbuzz.publish.publisher import Publisher
-
-                publisher_factory = Publisher
-            publisher = publisher_factory(config, store, clock=clock, log=log)
-            # What is due goes out first: a slow or hostile feed (each fetch is bounded by
-            # its timeout) can only delay what it brings itself, sent right after it.
-            result.report = publisher.publish_due()
-            result.feed_lines = poll_feeds_if_due(config, store, now, log)
-            if result.feed_lines and not publisher.stopping:
+            if result.feed_lines and not stopped:
+                publisher = publisher_factory(config, store, clock=clock, log=log)
                 result.report.extend(publisher.publish_due())
             end = clock.now()
             wake, mark = compute_wake(config, store)
             with store.db.transaction() as conn:
                 duecache.write_index(conn, fp, wake, next_feed_poll(config, store, end), mark)
-        return result
+    return result
 
 
 class FeedWorker:
