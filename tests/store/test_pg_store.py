@@ -79,6 +79,14 @@ def test_every_statement_in_the_store_translates():
     assert seen > 40
 
 
+def test_without_psycopg_a_postgresql_state_names_what_to_install(monkeypatch):
+    from uprbuzz.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    with pytest.raises(MissingDependency, match=r"psycopg\[binary\]"):
+        Store.open("postgresql://u@127.0.0.1:1/db")
+
+
 # --- selection --------------------------------------------------------------------------------
 
 def test_the_state_url_selects_postgresql(tmp_path, pg_url):
@@ -102,15 +110,17 @@ def test_the_state_url_selects_postgresql(tmp_path, pg_url):
     assert r.returncode == 2 and "mysql:// is not a ledger" in r.stderr, r.stderr
 
 
-def test_publish_status_and_mark_through_postgresql(tmp_path, pg_url):
-    """The CLI end to end on a PostgreSQL ledger: publish (dry run), status, the mark."""
-    root = make_project(tmp_path / "p", {"a.md": "---\nstatus: approved\n---\nHello\n"})
-    env = {"UPRBUZZ_STATE": pg_url}
-    r = run_uprbuzz(["publish", "--dry-run", "--json"], root, env)
-    assert r.returncode == 0, r.stderr
-    r = run_uprbuzz(["status"], root, env)
-    assert r.returncode == 0, r.stderr
+def test_a_tick_through_postgresql(tmp_path, pg_url):
+    """The CLI end to end on a PostgreSQL ledger: a tick (the full path: the fast path is for
+    SQLite files) checks, publishes nothing yet, and keeps its due index in the ledger."""
+    later = "---\nstatus: approved\nat: 2099-01-01T09:00:00+00:00\n---\nLater\n"
+    root = make_project(tmp_path / "p", {"a.md": later})
+    r = run_uprbuzz(["tick"], root, {"UPRBUZZ_STATE": pg_url})
+    assert r.returncode == 0 and "0 published" in r.stdout, r.stderr
     assert not (root / ".uprbuzz" / "state.sqlite").exists()
+    with Store.open(pg_url) as store:
+        keys = {r[0] for r in store.db.query("SELECT key FROM kv")}
+    assert {"ledger_id", "due_index"} <= keys, keys  # the mark's id and the due index
 
 
 # --- exactly once across processes ------------------------------------------------------------

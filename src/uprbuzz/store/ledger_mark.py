@@ -129,15 +129,19 @@ def problem(store: Store, root: Path, where: str) -> str | None:
     lid, hw = ledger_id(store), high_water(store)
     if lid == mark.ledger and hw >= mark.events:
         return None
+    file = store.db.dialect == "sqlite"
     if lid is None and hw == 0:
-        what = "is empty (it was deleted, emptied or truncated)"
+        what = ("is empty (it was deleted, emptied or truncated)" if file else
+                "is empty (its tables were emptied, or this is another database)")
     elif lid is None:
-        what = "has lost its identity (it was copied without its -wal file)"
+        what = ("has lost its identity (it was copied without its -wal file)" if file else
+                "has lost its identity (its kv table was emptied)")
     elif lid != mark.ledger:
         what = "is a different ledger (it was replaced)"
     else:
         what = (f"stops at event {hw} of {mark.events} (an older copy, or one copied without "
-                "its -wal file)")
+                "its -wal file)" if file else
+                f"stops at event {hw} of {mark.events} (an older copy, restored from a backup?)")
     return (f"the ledger {where} {what}, but this project published through ledger "
             f"{mark.ledger[:8]} up to event {mark.events} ({MARK_FILE}). Nothing was sent, so "
             "nothing is sent twice: run `uprbuzz state rebuild` to recover what was published "
