@@ -62,3 +62,15 @@ def test_preview_sheet_shows_every_image_with_alt(project: Path) -> None:
     with Image.open(sheet) as im:
         assert im.width > 800 and im.height > 400
     assert list((project / "media" / "rendered").glob("*.png"))
+
+
+def test_render_warns_when_a_text_is_too_long_for_a_phone(project: Path) -> None:
+    text = ("Take all necessary measures to ensure accountability for human rights violations, "
+            "including by law enforcement officials, and provide remedies to victims. ") * 4
+    r = CliRunner().invoke(main, ["-C", str(project), "render", "recommendation",
+                                  "--set", "state=Slovakia", "--set", f"text={text[:600]}",
+                                  "--size", "1080x1080", "-o", str(project / "long.png"),
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert any(w.startswith("text: ") and "shorten it to about" in w for w in data["warnings"])

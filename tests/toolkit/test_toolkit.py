@@ -208,3 +208,20 @@ def test_an_arabic_page_runs_right_to_left_in_arabic(tmp_path: Path) -> None:
     assert "الاثنين، 9 نوفمبر 2020" in html and ">جنيف<" in html
     art = _page(built.pages["ar"]).articles[0]
     assert "الاثنين، 9 نوفمبر 2020" in art["imgs"][0]["alt"]
+
+
+def test_card_warnings_are_reported(tmp_path: Path) -> None:
+    from tests.toolkit.helpers import sample_project
+    from uprbuzz.config import load_config
+    from uprbuzz.toolkit import Selection, make
+
+    root = sample_project(tmp_path / "p")
+    long = "Take all necessary measures to ensure accountability for violations. " * 9
+    (root / "posts" / "review" / "long.md").write_text(
+        "---\nat: 2020-11-09 10:00\nstatus: approved\ncard:\n  template: recommendation\n"
+        f"  state: Slovakia\n  size: 1080x1080\n  text: {long.strip()}\n---\nLong one.\n",
+        encoding="utf-8")
+    built, problems = make(load_config(root), tmp_path / "out", Selection(campaigns=("review",)))
+    assert not problems
+    assert any(w.startswith("review/long: card recommendation: text: ") and "shorten it" in w for w in built.warnings), \
+        built.warnings

@@ -44,6 +44,8 @@ def toolkit(campaigns: tuple[str, ...], start: str | None, end: str | None,
                            stamp=default_clock().now())
     for p in problems:
         err(p)
+    for w in built.warnings:
+        err(f"warning: {w}")
     for lang, page in sorted(built.pages.items()):
         click.echo(f"{page}: {lang}")
     click.echo(f"{built.out}: {built.posts} post(s), {built.images} image(s), "

@@ -8,9 +8,11 @@ when followed). Without JavaScript everything works except the copy buttons, whi
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -99,13 +101,34 @@ def _images(config: Any, post: Post, lang: str, out: Path, built: Built) -> list
         if "lang" not in card.fields:
             card = replace(card, fields={**card.fields, "lang": lang})
         today = post.at.astimezone(config.zone).date() if post.at else None
-        m = render_card(card, config, platforms=post.targets or None, today=today)
+        with _card_warnings() as said:
+            m = render_card(card, config, platforms=post.targets or None, today=today)
+        built.warnings += [f"{post.id}: {w}" for w in said]
         out_imgs.append(_copy(config, m, out, "card"))
     for part in post.parts:
         for m in part.media:
             out_imgs.append(_copy(config, m, out, "image"))
     built.images += len(out_imgs)
     return out_imgs
+
+
+@contextmanager
+def _card_warnings() -> Iterator[list[str]]:
+    """What the renderer warns about a card (too long for a phone, cut, characters left out),
+    collected for the toolkit's output."""
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+
+    log = logging.getLogger("uprbuzz.cards")
+    handler = Keep(logging.WARNING)
+    log.addHandler(handler)
+    try:
+        yield said
+    finally:
+        log.removeHandler(handler)
 
 
 def _copy(config: Any, m: Media, out: Path, what: str) -> Image:
