@@ -59,6 +59,10 @@ def test_offline_page_loads_everything_and_passes_axe(site, browser, lang: str) 
             {ok: i.complete && i.naturalWidth > 0, alt: i.alt}))""")
         assert images if lang != "es" else True
         assert all(i["ok"] and i["alt"].strip() for i in images), images
+        # nothing runs off the side (a skip link parked at left: -999px pushed an RTL page away)
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        first = page.locator("h1").bounding_box()
+        assert first and 0 <= first["x"] < page.viewport_size["width"]
         results = Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
     finally:
