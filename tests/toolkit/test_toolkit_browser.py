@@ -109,3 +109,23 @@ def test_without_javascript_all_but_the_copy_buttons_work(site, browser) -> None
         assert page.locator("table.times").first.is_visible()
     finally:
         ctx.close()
+
+
+def test_the_home_page_lists_the_languages_and_passes_axe(site, browser) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    config, built = site
+    ctx = _offline(browser)
+    try:
+        page, requests, failed = _open(ctx, built.out / "index.html")
+        assert not failed and all(u.startswith("file://") for u in requests)
+        links = page.locator("ul.langs a")
+        assert links.count() == 3
+        links.nth(0).click()
+        page.wait_for_load_state("load")
+        assert page.evaluate("() => document.documentElement.dir") == "rtl"
+        page.go_back()
+        results = Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+    finally:
+        ctx.close()
