@@ -7,6 +7,7 @@ platform SDK. Everything else, and any doubt, goes to the click CLI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -17,7 +18,34 @@ def main() -> None:
         return
     from uprbuzz.cli import main as cli_main
 
-    cli_main()
+    try:
+        cli_main()
+    except SystemExit as e:
+        _leave(e.code)
+    _leave(0)
+
+
+# Modules whose teardown at exit costs seconds (atproto alone frees thousands of models).
+_HEAVY = ("atproto_client", "tweepy", "mastodon")
+
+
+def _leave(code: object) -> None:
+    """Exit. After a platform SDK was imported, skip the interpreter's teardown (1-3 s of
+    freeing modules, nothing uprbuzz needs: the ledger is committed and closed, no atexit
+    hooks are registered): flush the output and leave with ``os._exit``."""
+    if not any(m in sys.modules for m in _HEAVY):
+        raise SystemExit(code)
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    status = 0 if code is None else code if isinstance(code, int) else 1
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
 
 
 def _tick_args(argv: list[str]) -> str | None:

@@ -62,6 +62,7 @@ class Publisher:
         self.owner = new_owner()
         self.waits: list[tuple[datetime, datetime]] = []  # (reset_at, woke_at) of rate waits
         self._reconciled = False
+        self._in_run = False
 
     def unblock(self, platform: str) -> None:
         """Let ``platform`` be tried again in this run (after an auth failure or a far rate
@@ -226,7 +227,11 @@ class Publisher:
     # --- publishing ----------------------------------------------------------------------------
     def publish_due(self, post_ids: Sequence[str] | None = None, *, dry_run: bool = False
                     ) -> Report:
-        return publish_due(self, post_ids, dry_run=dry_run)
+        self._in_run = True  # the run marks the ledger once, at its end, not after each post
+        try:
+            return publish_due(self, post_ids, dry_run=dry_run)
+        finally:
+            self._in_run = False
 
     def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
                      platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
@@ -259,7 +264,8 @@ class Publisher:
                 futs = {n: ex.submit(lane, n) for n in targets}
                 return {n: f.result() for n, f in futs.items()}
         finally:
-            self.mark_ledger()
+            if not self._in_run:  # the live console's posts: one at a time, each marked
+                self.mark_ledger()
 
     def mark_ledger(self) -> None:
         """Note in the project folder how far the ledger got (after it committed)."""
