@@ -82,10 +82,10 @@ def test_console_in_a_browser(tmp_path, xapi, bsky_config, pds, browser):
         page.wait_for_selector("#recs button.rec-card")
         page.dblclick("#recs button.rec-card >> nth=0")  # a double click is still one card
         page.wait_for_selector("#log li.post.card")
-        # A click after the first answer re-enabled the button names the same card (it happened
-        # between the two clicks of a double click on a loaded CI machine).
-        page.click("#recs button.rec-card >> nth=0")
+        # The button is marked posted; a further click asks before a second card (no post).
         page.wait_for_function("() => document.querySelector('#recs button.rec-card').textContent === 'Card ✓'")
+        page.click("#recs button.rec-card >> nth=0")
+        page.wait_for_function("() => document.querySelector('#recs button.rec-card').textContent === 'Post again?'")
 
         page.wait_for_function(
             "() => document.querySelectorAll('#log li.post[data-state=\"sent\"]').length === 5",

@@ -38,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -329,6 +330,18 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+    async def card_image(request: Request) -> Response:
+        if not authed(request):
+            return JSONResponse({"error": "access token required"}, 401)
+        try:
+            n = int(request.path_params["n"])
+        except ValueError:
+            return JSONResponse({"error": "no such card"}, 404)
+        got = console.card_image(n)
+        if got is None:
+            return JSONResponse({"error": "no such card"}, 404)
+        return FileResponse(got[0], headers={"Cache-Control": "private, max-age=3600"})
+
     async def action(request: Request) -> Response:
         if not authed(request):
             return JSONResponse({"error": "access token required"}, 401)
@@ -377,6 +390,7 @@ def create_app(console: LiveConsole, token: str, *, heartbeat: float = 15.0,
         Route("/api/state", state),
         Route("/api/events", events),
         Route("/api/recommendations", recommendations),
+        Route("/api/card/{n}", card_image),
         Route("/api/{name}", action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -11,6 +11,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, default_clock
@@ -100,7 +101,9 @@ class LiveConsole:
     def _default_publisher(self, name: str) -> Any:
         from uprbuzz.publish.publisher import Publisher
 
-        return Publisher(self.config, self.facade, clock=self.clock)
+        # One platform call per publish_post: the sender does the waiting between attempts, so
+        # every failure reaches the page (and the health strip) at once, not after a backoff.
+        return Publisher(self.config, self.facade, clock=self.clock, max_attempts=1)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -297,11 +300,14 @@ class LiveConsole:
             w = self.workers[p]
             if st == "sent":
                 continue
-            if st in ("failed", "retrying", "waiting") and w.calling.acquire(timeout=0):
-                try:  # not while a platform call is under way: its rows are in flight
-                    self._fresh_attempts(lp.post_id, p)
-                finally:
-                    w.calling.release()
+            if st in ("failed", "retrying", "waiting", "sending"):
+                if w.calling.acquire(timeout=0):
+                    try:  # not while a platform call is under way: its rows are in flight
+                        self.fresh_attempts(lp.post_id, p)
+                    finally:
+                        w.calling.release()
+                else:  # the lane is in a call for it now: it starts afresh if that one fails
+                    w.retry_asked.add(n)
             w.unblock_next = True
             if st == "failed" or (st in (None, "queued", "sending") and w.busy is None
                                   and w.q.empty()):
@@ -314,7 +320,7 @@ class LiveConsole:
             self.changed()
         return lp
 
-    def _fresh_attempts(self, post_id: str, channel: str) -> None:
+    def fresh_attempts(self, post_id: str, channel: str) -> None:
         """Forget a lane's unsent, settled ledger rows (failed: gave up, refused; deferred until
         later) so that the next send claims them afresh, with a new count of attempts. Rows in
         flight or sent are left alone: nothing that may have landed is sent twice."""
@@ -456,6 +462,28 @@ class LiveConsole:
                         "post_id": d.get("post_id")})
         return out
 
+    def card_image(self, n: int) -> tuple[Path, str] | None:
+        """The rendered card of post ``n`` (its file and alt text), once the sender rendered it."""
+        with self._lock:
+            got = self._prepared.get(n)
+        if got is None:
+            return None
+        media = [m for part in got[0].parts for m in part.media]
+        if not media:
+            return None
+        path = (self.config.root / media[0].path).resolve()
+        return (path, media[0].alt) if path.is_file() else None
+
+    def _post_json(self, p: LivePost) -> dict[str, Any]:
+        d = p.as_json()
+        d["by"] = p.platforms.get(META, {}).get("by")
+        d["platforms"] = {k: v for k, v in p.platforms.items() if k != META}
+        if p.kind in ("card", "cue") and p.data.get("card"):
+            img = self.card_image(p.n)
+            if img is not None:
+                d["thumb"], d["thumb_alt"] = f"/api/card/{p.n}", img[1]
+        return d
+
     def health(self, posts: list[LivePost] | None = None) -> list[dict[str, Any]]:
         """Each channel's state at a glance, from the posts' statuses: ``failing`` (a post gave
         up or was refused: since when, why), ``retrying``, ``blocked`` (waiting for the anchor,
@@ -521,7 +549,7 @@ class LiveConsole:
             "who": self.timeline.who(off),
             "timeline": self.timeline.as_json(),
             "template": self.store.template(self.key) or s.template,
-            "posts": [p.as_json() for p in posts],
+            "posts": [self._post_json(p) for p in posts],
             "health": self.health(posts),
             "cues": self.cues_json(),
             "syncs": self.store.syncs(self.key)[-5:],

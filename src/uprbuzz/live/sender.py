@@ -45,6 +45,8 @@ class SendHost(Protocol):
 
     def reply_to(self, platform: str, n: int) -> tuple[Remote, Remote] | None | str: ...
 
+    def fresh_attempts(self, post_id: str, channel: str) -> None: ...
+
     def update_platform(self, n: int, platform: str, notify: bool = True,
                         **info: Any) -> None: ...
 
@@ -62,6 +64,7 @@ class PlatformWorker:
         self.busy: int | None = None
         self.unblock_next = False  # set by an operator's Retry: lift the publisher's block first
         self.calling = threading.Lock()  # held while a platform call is under way
+        self.retry_asked: set[int] = set()  # Retry pressed during a call for these posts
         self.timings: dict[int, float] = {}  # n -> seconds inside publish_post (bench)
 
     def start(self) -> None:
@@ -142,6 +145,12 @@ class PlatformWorker:
                                      remotes=[remote_json(r) for r in remotes],
                                      url=remotes[0].url or remotes[0].uri)
                 return
+            if n in self.retry_asked:  # Retry was pressed while that call was under way
+                self.retry_asked.discard(n)
+                con.fresh_attempts(lp.post_id, self.name)
+                pub.unblock(self.name)
+                attempts = 0
+                continue
             if state in RETRY_STATES or (state == "sent" and not remotes):
                 cap = getattr(con, "retry_cap", MAX_DELAY)
                 delay = min(cap, 2.0 ** min(attempts - 1, 5))
