@@ -6,8 +6,9 @@ a JSON handler base, requests as plain values, and one fault model.
   for clients that timed out and left (delay faults make that normal).
 - :class:`JsonHandler`: keep-alive HTTP/1.1 with TCP_NODELAY (headers and body go out in two
   writes: without it Nagle and delayed ACK add 40 ms per answer), ``send_json``, ``drop``.
-- :class:`Faults` and :func:`draw_fault`: shares of 5xx, delays, 429s and connections dropped
-  before or after the write is applied, from a seeded RNG or a script.
+- :class:`Faults` and :func:`draw_fault`: shares of 5xx, delays before or after the write is
+  applied, 429s and connections dropped after the write, from a seeded RNG; or a script of
+  these (which can also drop a connection before the write).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Faults:
     rate_limit_rate: float = 0.0  # 429 with a reset rate_limit_reset seconds ahead
     rate_limit_reset: float = 2.0
     drop_rate: float = 0.0  # apply the write, then close the socket without an answer
+    # apply the write, then wait delay_seconds before answering (a client that gives up or is
+    # killed meanwhile never learns that it landed)
+    delay_after_write_rate: float = 0.0
     seed: int | None = None
     paths: list[str] = field(default_factory=list)
     script: list[str] = field(default_factory=list)
@@ -60,6 +64,14 @@ class Faults:
         return cls(**merged)
 
 
+def fault_counts(log: list[dict[str, Any]]) -> dict[str, int]:
+    """How many faults of each kind a stand-in's ``fault_log`` holds."""
+    out: dict[str, int] = {}
+    for f in log:
+        out[f["kind"]] = out.get(f["kind"], 0) + 1
+    return out
+
+
 def draw_fault(faults: Faults, rng: random.Random, route: str) -> str | None:
     """The fault for one request to ``route`` ("METHOD /path"), or None. The caller holds its
     lock (the script and the RNG are shared state)."""
@@ -70,7 +82,9 @@ def draw_fault(faults: Faults, rng: random.Random, route: str) -> str | None:
     else:
         r, kind = rng.random(), None
         for k, rate in (("error", faults.error_rate), ("delay", faults.delay_rate),
-                        ("rate_limit", faults.rate_limit_rate), ("drop_after_write", faults.drop_rate)):
+                        ("rate_limit", faults.rate_limit_rate), ("drop_after_write", faults.drop_rate),
+                        # drawn last, so a seed gives the same faults as before it existed
+                        ("delay_after_write", faults.delay_after_write_rate)):
             if r < rate:
                 kind = k
                 break

@@ -15,9 +15,11 @@ min, "DELETE /api/v1/statuses/:id" 30 / 30 min, "POST /api/v1/statuses" 300 / 3 
 
 Admin routes (no auth, loopback): ``GET /_admin/health``; ``GET /_admin/timeline``
 (everything: accounts without tokens, statuses with their source text, media, idempotency keys,
-the clock, faults); ``GET|POST /_admin/faults`` (as the X stand-in: error_rate, delay_rate,
-delay_seconds, rate_limit_rate, rate_limit_reset, drop_rate, seed, paths, script of "ok" |
-"error" | "delay" | "delay_after_write" | "rate_limit" | "drop_after_write" | "drop");
+the clock, faults); ``GET /_admin/counts`` (cheap: requests, live statuses per account,
+faults by kind); ``GET|POST /_admin/faults`` (as the X stand-in: error_rate, delay_rate,
+delay_seconds, rate_limit_rate, rate_limit_reset, drop_rate, delay_after_write_rate, seed,
+paths, script of "ok" | "error" | "delay" | "delay_after_write" | "rate_limit" |
+"drop_after_write" | "drop");
 ``POST /_admin/limits`` ``{"API requests": [limit, seconds], ...}``; ``GET|POST
 /_admin/clock`` ``{"advance": seconds}`` (the stand-in's clock: idempotency keys expire after
 3,600 s of it, rate-limit windows and media processing follow it); ``GET|POST /_admin/instance``
@@ -50,7 +52,14 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import mastodon_api as api
-from uprbuzz.sandbox.http_serve import Faults, JsonHandler, QuietServer, Request, start
+from uprbuzz.sandbox.http_serve import (
+    Faults,
+    JsonHandler,
+    QuietServer,
+    Request,
+    fault_counts,
+    start,
+)
 from uprbuzz.sandbox.mastodon_store import (
     DEFAULT_LIMITS,
     InstanceConfig,
@@ -142,6 +151,18 @@ def _timeline(store: MastodonStore, base_url: str) -> dict[str, Any]:
     snap["accounts"] = [a.public(domain) for a in store.accounts]  # no tokens
     snap["url"] = base_url
     return snap
+
+
+def _counts(store: MastodonStore) -> dict[str, Any]:
+    """What a test polls often (the timeline is the whole state): requests so far, live
+    statuses per account id, faults injected by kind."""
+    with store.lock:
+        per: dict[str, int] = {}
+        for s in store.statuses:
+            if not s["deleted"]:
+                per[s["account_id"]] = per.get(s["account_id"], 0) + 1
+        return {"requests": store.requests, "posts": sum(per.values()), "by_account": per,
+                "faults": fault_counts(store.fault_log), "now": iso(store.now())}
 
 
 class _Handler(JsonHandler):
@@ -250,6 +271,8 @@ class _Handler(JsonHandler):
                 return self.send_json(200, {"ok": True, "url": self.base_url})
             if path == "/_admin/timeline":
                 return self.send_json(200, _timeline(store, self.base_url))
+            if path == "/_admin/counts":
+                return self.send_json(200, _counts(store))
             if path == "/_admin/faults":
                 if post:
                     store.set_faults(body)

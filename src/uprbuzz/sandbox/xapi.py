@@ -3,7 +3,8 @@
 Serves POST/DELETE /2/tweets, GET /2/users/me, GET /2/users/:id/tweets and the v2 media
 endpoints, verifies OAuth 1.0a signatures, sends rate-limit headers, and injects faults
 (5xx, delays, 429s, connection dropped after the write). Admin routes (no auth, loopback):
-``GET /_admin/timeline``, ``GET|POST /_admin/faults``, ``POST /_admin/limits``,
+``GET /_admin/timeline``, ``GET /_admin/counts`` (cheap: requests, live tweets per user id,
+faults by kind), ``GET|POST /_admin/faults``, ``POST /_admin/limits``,
 ``POST /_admin/reset``, ``GET /_admin/health``.
 
 In-process: ``serve(port=0, accounts=[...]) -> XApiServer``; as a process:
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import xapi_api as api
-from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, start
+from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, fault_counts, start
 from uprbuzz.sandbox.xapi_oauth import OAuthVerifier, XAccount
 from uprbuzz.sandbox.xapi_store import Faults, XStore
 
@@ -92,6 +93,18 @@ def _timeline(httpd: Any) -> dict[str, Any]:
         t["url"] = f"https://x.com/{names.get(t['author_id'], 'i')}/status/{t['id']}"
     snap["accounts"] = [a.public() for a in httpd.accounts]
     return snap
+
+
+def _counts(store: XStore) -> dict[str, Any]:
+    """What a test polls often (the timeline is the whole state): requests so far, live
+    tweets per user id, faults injected by kind."""
+    with store.lock:
+        per: dict[str, int] = {}
+        for t in store.tweets:
+            if not t["deleted"]:
+                per[t["author_id"]] = per.get(t["author_id"], 0) + 1
+        return {"requests": store.requests, "posts": sum(per.values()), "by_account": per,
+                "faults": fault_counts(store.fault_log)}
 
 
 class _Handler(JsonHandler):
@@ -179,6 +192,8 @@ class _Handler(JsonHandler):
                 return self._send(200, {"ok": True, "url": f"http://127.0.0.1:{srv.server_address[1]}"})
             if req.path == "/_admin/timeline":
                 return self._send(200, _timeline(srv))
+            if req.path == "/_admin/counts":
+                return self._send(200, _counts(srv.store))
             if req.path == "/_admin/faults":
                 if req.method == "POST":
                     srv.store.set_faults(req.json() or {})
