@@ -31,10 +31,10 @@ def test_recap_lists_every_post_with_links_and_webcast_time(live_env):
     assert first["webcast"] == f"{con.session.webtv} (at 00:30:05)"
 
     md = to_markdown(rows, con.session)
-    assert "## 00:30:05 — Slovakia (text)" in md
+    assert "## Interactive dialogue\n\n### Slovakia\n\n**00:30:05** (text)" in md
     assert f"[webcast]({con.session.webtv}) at 00:30:05" in md
     assert first["x_url"] in md and first["bluesky_url"] in md
-    assert "3 of 3 posts went out" in md
+    assert "3 posts: 3 went out on every channel." in md
 
     parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
     assert [p["text"] for p in parsed[1:]] == [r["text"] for r in rows[1:]]
@@ -61,10 +61,15 @@ def test_recap_cli(live_env, tmp_path):
     r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "us-upr-2020", "--format", "csv",
                                   "-o", str(out)])
     assert r.exit_code == 0, r.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # a UTF-8 BOM for spreadsheets
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert rows[-1]["webcast_at"] and rows[-1]["webcast_url"].startswith("https://")
     assert [x["text"] for x in rows][-1] == "Hello from Geneva #UPR36"
     r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "us-upr-2020"])
     assert "Hello from Geneva" in r.output and "(at " not in r.output.split("\n")[0]
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "recap", "--list"])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("us-upr-2020\tcoverage\t2 posts\t")
 
 
 def test_recap_has_a_column_per_channel_of_the_session(live_env):
@@ -76,7 +81,34 @@ def test_recap_has_a_column_per_channel_of_the_session(live_env):
     rows = recap_rows(store, con.session, channels=("x", "bluesky", "x-es"))
     assert rows[1]["x_url"] and rows[1]["bluesky_url"] and rows[1]["x-es_url"] == ""
     header = to_csv(rows).splitlines()[0].split(",")
-    assert header == ["n", "offset", "speaker", "kind", "text", "x_url", "bluesky_url",
-                      "x-es_url", "webcast", "state"]
+    assert header == ["n", "offset", "segment", "speaker", "kind", "paragraph", "text", "x_url",
+                      "bluesky_url", "x-es_url", "webcast_url", "webcast_at", "state"]
     md = to_markdown(rows, con.session)
     assert f"[X]({rows[1]['x_url']})" in md and "[x-es]" not in md  # nothing went out there
+
+
+def test_recap_in_broadcast_order_grouped_with_honest_counts_and_card_images(live_env):
+    from uprbuzz.live.recap import counts
+
+    config, store, fakes, make = live_env
+    wall = FixedClock(datetime(2020, 11, 9, 14, 0, 5, tzinfo=UTC))  # 00:30:05: Slovakia
+    con = make(clock=wall)
+    con.start()
+    con.submit("Slovakia calls for abolition of the death penalty #UPR36")
+    con.submit_card("Slovakia", "26.46", "Abolish the death penalty at the federal level")
+    wait_for(lambda: all(p.state == "sent" for p in con.store.posts(con.key)), timeout=30)
+    con.sync("00:05:10")  # an earlier moment, posted later: the recap still sorts by offset
+    fakes["x"].fail = [Exception("X is down")] * 200
+    con.submit("The presentation starts #UPR36")
+    wait_for(lambda: con.store.post(con.key, 3).platforms.get("bluesky", {}).get("state") == "sent")
+    rows = recap_rows(store, con.session, config=config)
+    assert [r["n"] for r in rows] == [0, 3, 1, 2]
+    assert [r["segment"] for r in rows] == ["", "presentation", "dialogue", "dialogue"]
+    assert rows[3]["paragraph"] == "26.46" and rows[3]["image"].endswith(".png")
+    rows[1]["state"] = "partial"  # (its X lane is still retrying)
+    assert counts(rows) == "4 posts: 3 went out on every channel; 1 went out on some channels only."
+    md = to_markdown(rows, con.session)
+    assert md.index("## Presentation by the State under review") < md.index("## Interactive dialogue")
+    assert "**00:30:05** (recommendation 26.46)" in md
+    assert f"![{rows[3]['image_alt']}]({rows[3]['image']})" in md and rows[3]["image_alt"]
+    assert "state: partial (went out on some channels only)" in md

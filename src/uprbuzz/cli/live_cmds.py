@@ -169,28 +169,49 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
 
 
 @click.command("recap")
-@click.argument("session")
+@click.argument("session", required=False)
 @click.option("--format", "fmt", type=click.Choice(["md", "csv"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to FILE instead of standard output.")
 @click.option("--key", help="Store key of the coverage (default: the session's; rehearsals "
-                            "have their own, printed by the console).")
-def recap(session: str, fmt: str, output: Path | None, key: str | None) -> None:
-    """Export a live session's coverage: offset, speaker, text, links, webcast time.
+                            "have their own, printed by the console; see --list).")
+@click.option("--list", "listing", is_flag=True,
+              help="List the covered sessions and rehearsals (their keys) and stop.")
+def recap(session: str | None, fmt: str, output: Path | None, key: str | None,
+          listing: bool) -> None:
+    """Export a live session's coverage in broadcast order, grouped by segment and State:
+    offset, speaker, text, card images, links, webcast time. CSV starts with a UTF-8 BOM.
 
     \b
     Example:
       uprbuzz recap us-upr-2020 --format md -o recap.md
+      uprbuzz recap --list
     """
     from uprbuzz.live.recap import recap_rows, to_csv, to_markdown
     from uprbuzz.store import Store
 
+    if listing:
+        config = project_config()
+        if not config.state_path.is_file():
+            raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
+        from uprbuzz.store.live_tables import LiveStore
+
+        with Store.open(config) as store:
+            ls = LiveStore(store.db)
+            for s in ls.sessions():
+                posts = ls.posts(s["session"])
+                kind = "rehearsal" if "~rehearsal-" in s["session"] else "coverage"
+                click.echo(f"{s['session']}\t{kind}\t{len(posts)} posts\t{s['title']}")
+        return
+    if not session:
+        raise click.UsageError("name a SESSION (or use --list)")
     config, sess = _session(session)
     if not config.state_path.is_file():
         raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
     with Store.open(config) as store:
-        rows = recap_rows(store, sess, key, tuple(c.name for c in config.pick(sess.platforms)))
-    text = to_csv(rows) if fmt == "csv" else to_markdown(rows, sess)
+        rows = recap_rows(store, sess, key, tuple(c.name for c in config.pick(sess.platforms)),
+                          config=config)
+    text = to_csv(rows, bom=True) if fmt == "csv" else to_markdown(rows, sess)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {len(rows)} posts to {output}", err=True)
