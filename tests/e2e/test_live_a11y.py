@@ -227,6 +227,18 @@ def test_console_for_an_operator_under_pressure(tmp_path, xapi, bsky_config, pds
         assert len(asked) == 1 and "The same text went out" in asked[0].inner_text("#compose-error")
         other.close()
 
+        # --- retract a live post from the log: asked first, gone on every channel -------------
+        retract = "#log li.post[data-n='1'] button.retract"
+        page.click(retract)
+        page.wait_for_function("s => document.querySelector(s).textContent === 'Confirm: retract'",
+                               arg=retract)
+        assert page.evaluate("() => document.activeElement.dataset.focus") == "retract:1"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#log li.post[data-n='1'][data-state='retracted']", timeout=30_000)
+        assert not any("abolish the death penalty. #UPR36" in t["text"]
+                       for t in xapi.server.store.user_tweets(xapi.account.user_id))
+        axe_clean(page, "a post retracted")
+
         # --- the console goes away: impossible to miss -------------------------------------------
         con.stop()
         page.wait_for_selector("#conn-banner", state="visible", timeout=15_000)

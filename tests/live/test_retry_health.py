@@ -108,3 +108,24 @@ def test_refusals_show_what_to_do(live_env, exc, kind, state):
     assert {h["channel"]: h for h in con.state()["health"]}["x"]["state"] == state
     con.retry(lp.n)  # the refusal was lifted (a new login; an edited account)
     wait_for(lambda: ls.post(con.key, lp.n).state == "sent", timeout=10)
+
+
+def test_a_live_post_is_retracted_on_every_channel_and_never_sent_again(live_env):
+    config, store, fakes, make = live_env
+    con = make()
+    con.start()
+    lp = con.submit("Slovakia: a typo in this post #UPR36")
+    ls = LiveStore(store.db)
+    wait_for(lambda: ls.post(con.key, lp.n).state == "sent")
+    assert con.retract(lp.n) == {"x": "retracted", "bluesky": "retracted"}
+    for f in fakes.values():
+        assert [p["text"] for p in f.posts] == [con.session.anchor]  # deleted there
+    post = next(p for p in con.state()["posts"] if p["n"] == lp.n)
+    assert post["state"] == "retracted"
+    con.retry(lp.n)  # nothing to retry
+    again = make()  # a restart does not send it again
+    again.start()
+    again.stop()
+    for f in fakes.values():
+        assert [p["text"] for p in f.posts] == [con.session.anchor]
+    assert {r.state for r in store.publications.rows(lp.post_id)} == {"retracted"}

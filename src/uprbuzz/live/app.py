@@ -436,6 +436,14 @@ def _retry(console: LiveConsole, body: dict[str, Any]) -> Any:
     return console.retry(n).as_json()
 
 
+def _retract(console: LiveConsole, body: dict[str, Any]) -> Any:
+    try:
+        n = int(body.get("n"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConsoleError("retract needs the post number") from None
+    return console.retract(n)
+
+
 def _template(console: LiveConsole, body: dict[str, Any]) -> Any:
     console.set_template(str(body.get("template", "")))
     return True
@@ -447,6 +455,7 @@ ACTIONS = {
     "card": _card,
     "cue": _cue,
     "retry": _retry,
+    "retract": _retract,
     "template": _template,
     "sync": lambda c, b: c.sync(str(b.get("shown", ""))),
     "mark": lambda c, b: c.mark(b.get("who", "")),

@@ -88,6 +88,7 @@ class LiveConsole:
         self.channels = config.pick(session.platforms)
         self.targets = tuple(c.name for c in self.channels)
         factory = publisher_factory or self._default_publisher
+        self._factory = factory
         self.workers = {p: PlatformWorker(self, p, factory) for p in self.targets}
         self.listeners: list[Callable[[int], object]] = []  # return values are ignored
         self.version = 0
@@ -110,7 +111,7 @@ class LiveConsole:
         """Start the platform workers and re-queue every post not yet sent everywhere."""
         for lp in self.store.pending(self.key):
             for p in self.targets:
-                if lp.platforms.get(p, {}).get("state") not in ("sent", "failed"):
+                if lp.platforms.get(p, {}).get("state") not in ("sent", "failed", "retracted"):
                     self.workers[p].enqueue(lp.n)
         for w in self.workers.values():
             w.start()
@@ -274,6 +275,36 @@ class LiveConsole:
             self.workers[p].enqueue(n)
         self.changed()
 
+    def retract(self, n: int) -> dict[str, str]:
+        """Delete post ``n`` on every channel it reached (the ledger marks it retracted, so it is
+        never sent again, not even after a restart); returns each channel's outcome in words.
+        A correction is a retraction plus a new post (the page puts the text back to edit)."""
+        lp = self.store.post(self.key, n)
+        if lp is None:
+            raise ConsoleError(f"no post #{n}")
+        for p in self.targets:  # stop what has not gone out yet
+            w = self.workers[p]
+            w.retracted.add(n)
+            w.retry_now()
+        report = self._factory(self.targets[0]).retract(lp.post_id)
+        out: dict[str, str] = {}
+        for item in report.items:
+            if item.platform in self.targets:
+                ok = item.state == "retracted"
+                out[item.platform] = "retracted" if ok else item.message
+                if ok:
+                    self.update_platform(n, item.platform, state="retracted", error="",
+                                         notify=False)
+                else:
+                    self.update_platform(n, item.platform, notify=False,
+                                         error=f"could not retract: {item.message}")
+        for p in self.targets:  # never sent there: nothing to delete, and nothing will be sent
+            if p not in out and lp.platforms.get(p, {}).get("state") != "sent":
+                self.update_platform(n, p, state="retracted", error="", notify=False)
+                out[p] = "retracted"
+        self.changed()
+        return out
+
     def retry_channel(self, channel: str) -> list[int]:
         """Retry, in order, every post that has not reached ``channel`` (the health strip's
         Retry): the anchor first, so what follows is threaded under it again."""
@@ -298,7 +329,7 @@ class LiveConsole:
         for p in channels or self.targets:
             st = lp.platforms.get(p, {}).get("state")
             w = self.workers[p]
-            if st == "sent":
+            if st in ("sent", "retracted"):
                 continue
             if st in ("failed", "retrying", "waiting", "sending"):
                 if w.calling.acquire(timeout=0):
@@ -478,6 +509,8 @@ class LiveConsole:
         d = p.as_json()
         d["by"] = p.platforms.get(META, {}).get("by")
         d["platforms"] = {k: v for k, v in p.platforms.items() if k != META}
+        if all(d["platforms"].get(c, {}).get("state") == "retracted" for c in self.targets):
+            d["state"] = "retracted"
         if p.kind in ("card", "cue") and p.data.get("card"):
             img = self.card_image(p.n)
             if img is not None:

@@ -65,6 +65,7 @@ class PlatformWorker:
         self.unblock_next = False  # set by an operator's Retry: lift the publisher's block first
         self.calling = threading.Lock()  # held while a platform call is under way
         self.retry_asked: set[int] = set()  # Retry pressed during a call for these posts
+        self.retracted: set[int] = set()  # withdrawn by an operator: never sent from now on
         self.timings: dict[int, float] = {}  # n -> seconds inside publish_post (bench)
 
     def start(self) -> None:
@@ -108,7 +109,8 @@ class PlatformWorker:
         attempts = 0
         while not self.stopping:
             lp = con.store.post(con.key, n)
-            if lp is None or lp.platforms.get(self.name, {}).get("state") == "sent":
+            if (lp is None or n in self.retracted
+                    or lp.platforms.get(self.name, {}).get("state") in ("sent", "retracted")):
                 return
             reply_to = con.reply_to(self.name, n)
             if reply_to == "wait":  # the anchor is not on this platform yet

@@ -363,6 +363,20 @@ function renderLog() {
     const meta = h("div", {class: "meta"},
       "#" + p.n + " · " + (p.offset != null ? hms(p.offset) : "") + " · " + (p.speaker || "") +
       " · " + p.kind + (p.by ? " · by " + p.by : "") + " · ", h("span", {class: "state"}, p.state));
+    const landed = Object.entries(p.platforms).some(([, i]) => i && i.state === "sent");
+    if (landed && p.state !== "retracted") {
+      for (const mode of ["correct", "retract"]) {
+        const asking = withdrawAsk && withdrawAsk.n === p.n && withdrawAsk.mode === mode;
+        const label = mode === "correct" ? (asking ? "Confirm: correct" : "Correct")
+                                         : (asking ? "Confirm: retract" : "Retract");
+        const b = h("button", {type: "button", class: mode, "data-focus": mode + ":" + p.n,
+          "aria-label": (asking ? "Confirm: " : "") + (mode === "correct"
+            ? "Correct post #" + p.n + ": retract it on every channel and edit the text"
+            : "Retract post #" + p.n + " on every channel")}, label);
+        b.onclick = () => withdraw(p, mode);
+        meta.append(" ", b);
+      }
+    }
     if (["failed", "partial", "sending"].includes(p.state)) {
       meta.append(" ", retryButton({class: "retry", "data-n": p.n, "data-focus": "retry:" + p.n,
                                     "aria-label": "Retry post #" + p.n}, "Retry", {n: Number(p.n)}));
@@ -378,6 +392,29 @@ function renderLog() {
   }
   lastLogCount = count;
 }
+// Retract or correct a live post: the first press asks (on the button itself), the second does it.
+let withdrawAsk = null;
+async function withdraw(p, mode) {
+  if (!withdrawAsk || withdrawAsk.n !== p.n || withdrawAsk.mode !== mode) {
+    withdrawAsk = {n: p.n, mode};
+    renderLogKeepingFocus();
+    announce((mode === "correct" ? "Correct" : "Retract") + " post #" + p.n +
+             " on every channel? Press again to confirm.");
+    return;
+  }
+  withdrawAsk = null;
+  try {
+    const out = await api("retract", {n: Number(p.n)});
+    const bad = Object.entries(out).filter(([, v]) => v !== "retracted");
+    announce(bad.length ? "Post #" + p.n + " not retracted on " + bad.map(([k, v]) => k + ": " + v).join("; ")
+                        : "Post #" + p.n + " retracted on every channel.", bad.length > 0);
+    if (mode === "correct") {
+      const ta = $("composer");
+      ta.value = p.text; draftId = newId(); ta.focus(); measure();
+    }
+  } catch (e) { showError(e); }
+}
+function renderLogKeepingFocus() { keepFocus(renderLog); }
 function renderRecent() {
   const last = S.posts.filter((p) => p.n > 0).slice(-3).reverse();
   $("recent").replaceChildren(...last.map((p) => h("li", {class: "recent " + cls(p.state)},
