@@ -59,6 +59,19 @@ def test_translate_keeps_literals_and_rewrites_the_dialect():
             translate(bad)
 
 
+def test_urls_are_printed_with_their_password_masked():
+    from uprbuzz.store.db import mask_url
+    from uprbuzz.store.pg_db import _scrub, _secrets
+
+    assert mask_url("postgresql://u:p%40ss@h:5/db") == "postgresql://u:***@h:5/db"
+    assert mask_url("postgres://u:pa/ss@h/db") == "postgres://u:***@h/db"
+    assert mask_url("postgresql://u@h/db?sslmode=require&password=x") == (
+        "postgresql://u@h/db?sslmode=require&password=***")
+    assert mask_url(".uprbuzz/state.sqlite") == ".uprbuzz/state.sqlite"
+    said = _scrub("bad p@ss, or p%40ss", _secrets("postgresql://u:p%40ss@h/db"))
+    assert said == "bad ***, or ***"
+
+
 def test_every_statement_in_the_store_translates():
     """Grep-proof: each SQL string literal in src/uprbuzz (store and elsewhere) passes."""
     import ast

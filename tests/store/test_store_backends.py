@@ -87,6 +87,7 @@ def test_sessions_cache_feeds_and_posts(store):
     store.cache.put_many([("a.md", "h1", blob), ("b.md", "h2", b"")])
     assert store.cache.get("a.md", "h1") == blob and store.cache.get("a.md", "zz") is None
     assert store.cache.load_all() == {"a.md": ("h1", blob), "b.md": ("h2", b"")}
+    assert type(store.cache.load_all()["a.md"][1]) is bytes
     assert store.cache.forget(["a.md"]) == 1 and store.cache.drop(["a.md"]) == 1
     assert store.cache.load_all() == {}
 

@@ -74,8 +74,10 @@ def mask_url(where: str | Path) -> str:
     s = str(where)
     if not is_database_url(s):
         return s
-    s = re.sub(r"^([a-z]+://[^:@/?#]*):[^@/?#]*@", r"\1:***@", s)
-    return re.sub(r"([?&]password=)[^&#]*", r"\1***", s)
+    # up to the last @: a password with an unencoded @ or / is still hidden (at worst, the
+    # host with it)
+    s = re.sub(r"^([a-z]+://[^:@/?#]*):.*@", r"\1:***@", s, flags=re.I)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", s, flags=re.I)
 
 
 def utcnow_iso() -> str:

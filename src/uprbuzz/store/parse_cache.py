@@ -24,7 +24,7 @@ class ParseCache:
 
     def load_all(self) -> dict[str, tuple[str, bytes]]:
         """path -> (file_hash, result) for every cached file, in one query."""
-        return {p: (h, bytes(r)) for p, h, r in self.db.tuples(
+        return {p: (h, r) for p, h, r in self.db.tuples(
             "SELECT path, file_hash, result FROM parse_cache")}
 
     def put(self, path: str, file_hash: str, result: bytes) -> None:

@@ -260,7 +260,7 @@ class PgDatabase(Database):
         try:
             params = pq.conninfo.conninfo_to_dict(self.url)
         except pq.Error as e:  # the message may quote the URL: scrubbed, never chained
-            said = _first_line(e).replace(_password(self.url) or "\0", "***")
+            said = _scrub(_first_line(e), _secrets(self.url))
             raise StoreError(f"the state store URL is not valid ({said}): write it as "
                              "postgresql://USER@HOST:PORT/DATABASE", self.path) from None
         extra = {k: v for k, v in (("connect_timeout", 10), ("application_name", "uprbuzz"),
@@ -449,7 +449,7 @@ class PgDatabase(Database):
         """The StoreError a psycopg failure stands for; the error itself when it is not the
         database's condition (a constraint, a bug in the SQL)."""
         lost = self._pg is not None and self._lost(e)  # was connected, and is no more
-        err = pg_store_error(e, self.path, self.timeout, _password(self.url), lost=lost)
+        err = pg_store_error(e, self.path, self.timeout, _secrets(self.url), lost=lost)
         if err is None:
             return e
         if self._lost(e):
@@ -457,10 +457,20 @@ class PgDatabase(Database):
         return err
 
 
-def _password(url: str) -> str:
-    m = re.match(r"^[a-z]+://[^:@/?#]*:([^@/?#]*)@", url)
-    p = re.search(r"[?&]password=([^&#]*)", url)
-    return (m.group(1) if m else "") or (p.group(1) if p else "")
+def _secrets(url: str) -> tuple[str, ...]:
+    """The URL's password as written and as decoded (both may appear in a driver's message)."""
+    from urllib.parse import unquote
+
+    found = [m.group(1) for m in (re.match(r"^[a-z]+://[^:@/?#]*:([^@]*)@", url, re.I),
+                                  re.match(r"^[a-z]+://[^:@/?#]*:(.*)@", url, re.I),
+                                  re.search(r"[?&]password=([^&#]*)", url, re.I)) if m]
+    return tuple(sorted({x for f in found for x in (f, unquote(f)) if x}, key=len, reverse=True))
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for x in secrets:
+        text = text.replace(x, "***")
+    return text
 
 
 def _first_line(e: BaseException) -> str:
@@ -469,7 +479,7 @@ def _first_line(e: BaseException) -> str:
 
 
 def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
-                   secret: str = "", *, lost: bool = False) -> StoreError | None:
+                   secrets: tuple[str, ...] = (), *, lost: bool = False) -> StoreError | None:
     """The StoreError for a psycopg failure, naming the database (``where``, masked); None for
     errors that are not the database's condition (constraint violations, programming errors).
     ``lost``: the connection was up and broke (else it could not be made)."""
@@ -482,9 +492,7 @@ def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
         return None
     if not isinstance(e, psycopg.Error) or isinstance(e, psycopg.IntegrityError):
         return None
-    said = _first_line(e)
-    if secret:
-        said = said.replace(secret, "***")
+    said = _scrub(_first_line(e), secrets)
     low = str(e).lower()
     wait = lock_timeout() if timeout is None else timeout
     if isinstance(e, pe.LockNotAvailable):
