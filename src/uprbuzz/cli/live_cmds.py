@@ -62,12 +62,15 @@ def live() -> None:
 @click.option("--port", type=int, default=8765, show_default=True, help="Port (0: any free port).")
 @click.option("--rehearse", is_flag=True, help="Replay on a simulated clock against the sandbox.")
 @click.option("--speed", type=float, default=10.0, show_default=True, help="Rehearsal clock speed.")
+@click.option("--keep-sandbox", is_flag=True,
+              help="Rehearsal: keep what the sandbox's X and Mastodon stand-ins hold (by default "
+                   "they are emptied first, so a rehearsal starts on fresh platforms).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", callback=_host_names,
               help="Also answer to this Host name (besides 127.0.0.1, localhost, [::1] and the "
                    "--host address); repeatable.")
 @click.option("--post-rate", type=click.IntRange(min=0), default=20, show_default=True,
               help="Posts per operator in any minute (0: no limit).")
-def serve(session: str, host: str, port: int, rehearse: bool, speed: float,
+def serve(session: str, host: str, port: int, rehearse: bool, speed: float, keep_sandbox: bool,
           allow_hosts: tuple[str, ...], post_rate: int) -> None:
     """Serve the console for SESSION (prints its URL with the access token).
 
@@ -93,10 +96,19 @@ def serve(session: str, host: str, port: int, rehearse: bool, speed: float,
         ledger_mark.verify(store, config.root, config.state)
     runner = None
     if rehearse:
-        from uprbuzz.live.rehearse import CueRunner, NotSandbox, check_sandbox, rehearsal_console
+        from uprbuzz.live.rehearse import (
+            CueRunner,
+            NotSandbox,
+            check_sandbox,
+            fresh_sandbox,
+            rehearsal_console,
+        )
 
         try:
             check_sandbox(config, sess.platforms)
+            if not keep_sandbox:
+                for base in fresh_sandbox(config, sess.platforms):
+                    click.echo(f"sandbox reset: {base}")
         except NotSandbox as e:
             raise click.ClickException(str(e)) from e
         console = rehearsal_console(config, store, sess, speed, lead_in=30)

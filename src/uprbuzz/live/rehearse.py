@@ -45,6 +45,43 @@ def check_sandbox(config: Config, channels: tuple[str, ...] | None) -> None:
                 "variables it prints")
 
 
+def sandbox_servers(config: Config, channels: tuple[str, ...] | None) -> list[str]:
+    """The loopback X and Mastodon stand-ins the channels post to (their base URLs, once each).
+    The Bluesky PDS is a real PDS: it has no reset, and it refuses no repeated text."""
+    out: list[str] = []
+    for c in config.pick(channels):
+        url = getattr(c.account, "api_url", None) or ""
+        host = urlparse(url).hostname or ""
+        if c.platform in ("x", "mastodon") and (host in LOOPBACK or host.startswith("127.")):
+            base = url.rstrip("/")
+            if base not in out:
+                out.append(base)
+    return out
+
+
+def fresh_sandbox(config: Config, channels: tuple[str, ...] | None,
+                  timeout: float = 5.0) -> list[str]:
+    """Start a rehearsal on fresh platforms: empty each stand-in (``POST /_admin/reset``: posts,
+    media, rate windows; the accounts stay), so that a second rehearsal's anchor and cues are
+    not refused as duplicates of the first's. Returns the servers reset; raises NotSandbox
+    naming a server that did not answer."""
+    import urllib.error
+    import urllib.request
+
+    done = []
+    for base in sandbox_servers(config, channels):
+        req = urllib.request.Request(base + "/_admin/reset", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - loopback only
+                r.read()
+        except (urllib.error.URLError, OSError) as e:
+            raise NotSandbox(f"could not reset the sandbox at {base} ({e}): is `uprbuzz sandbox "
+                             "start` running? (--keep-sandbox skips the reset)") from e
+        done.append(base)
+    return done
+
+
 def rehearsal_key(session: LiveSession, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     return f"{session.id}~rehearsal-{stamp}"
