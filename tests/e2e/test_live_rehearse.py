@@ -24,7 +24,7 @@ def test_two_rehearsals_in_a_row_both_start_with_the_anchor(tmp_path, xapi, bsky
             keys.append(state["session"]["key"])
             con.api("anchor", {})
 
-            def anchor_everywhere() -> bool:
+            def anchor_everywhere(con=con) -> bool:
                 posts = con.state()["posts"]
                 return bool(posts) and all(posts[0]["platforms"].get(c, {}).get("state") == "sent"
                                            for c in ("x", "bluesky"))
