@@ -213,6 +213,34 @@ class BlueskyPlatform:
             raise
         return remotes
 
+    def publish_many(self, posts: Sequence[tuple[Sequence[OutgoingPart], Sequence[str | None]]]
+                     ) -> list[list[Remote]]:
+        """Several posts (each a thread, none a reply) in ONE applyWrites: one commit for all,
+        which is what a PDS spends its time on. All or nothing; any failure is raised as it is
+        (the caller sends them one by one then: the keys were stored before, so a record this
+        write did create is found at its key, never created twice)."""
+        from uprbuzz.platforms.bluesky_build import build_records
+
+        self._ensure()
+        writes: list[dict[str, Any]] = []
+        out: list[list[Remote]] = []
+        for parts, keys in posts:
+            if len(keys) != len(parts) or not all(k and rec.is_tid(k) for k in keys):
+                raise ValueError("publish_many needs one stored TID per part")
+            records = build_records(self, parts, None, [str(k) for k in keys])
+            remotes = []
+            for key, record in zip(keys, records, strict=True):
+                writes.append({"$type": "com.atproto.repo.applyWrites#create",
+                               "collection": rec.POST, "rkey": key, "value": record})
+                remotes.append(self._remote(str(key), rec.record_cid(record)))
+            out.append(remotes)
+        if len(writes) > BLUESKY.max_writes:
+            raise ValueError(f"at most {BLUESKY.max_writes} records in one write")
+        self._procedure("com.atproto.repo.applyWrites",
+                        {"repo": self._did, "validate": True, "writes": writes},
+                        what=f"applyWrites ({len(posts)} posts, {len(writes)} records)")
+        return out
+
     def lookup(self, part: OutgoingPart, key: str | None, since: datetime) -> Remote | None:
         if not key:
             return None

@@ -72,6 +72,7 @@ class BlueskyLimits(Limits):
     max_thumb_bytes: int = NO_LIMIT  # link-card thumbnail blob
     server_max_image_bytes: int = NO_LIMIT  # what today's lexicon accepts (opt-in per account)
     create_points: int = 1  # a created record's cost against the write-points rate limits
+    max_writes: int = NO_LIMIT  # records in one com.atproto.repo.applyWrites
 
     def for_account(self, image_budget: int | None) -> BlueskyLimits:
         """These limits with the account's image budget (``[platforms.bluesky] image_budget``)."""
@@ -157,6 +158,7 @@ BLUESKY = BlueskyLimits(
     max_alt=2000,  # no lexicon limit; the app's MAX_ALT_TEXT
     formats=WEB_FORMATS,  # blobs take image/*; anything else is re-encoded to one of these
     atomic_threads=True,
+    max_writes=200,  # the PDS refuses a larger applyWrites
     max_langs=3,
     max_tags=8,
     max_tag_graphemes=64,

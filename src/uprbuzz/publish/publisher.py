@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
 from uprbuzz.errors import StoreError
 from uprbuzz.model import Post
-from uprbuzz.platforms.base import OutgoingPart, Platform, PlatformError, Remote
+from uprbuzz.platforms.base import KeySeed, OutgoingPart, Platform, PlatformError, Remote
 from uprbuzz.publish.lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_outcome
 from uprbuzz.publish.report import PlatformOutcome, Report
 from uprbuzz.publish.run_due import publish_due
@@ -266,6 +266,99 @@ class Publisher:
         finally:
             if not self._in_run:  # the live console's posts: one at a time, each marked
                 self.mark_ledger()
+
+    def writes_many(self, channel: str) -> bool:
+        """Whether ``channel``'s platform sends several posts in one write (publish_many)."""
+        try:
+            return hasattr(self.platform(channel), "publish_many")
+        except Exception:  # noqa: BLE001 - the lane builds it again and reports the problem
+            return False
+
+    def publish_batch(self, channel: str, items: Sequence[tuple[Post, str]]
+                      ) -> list[PlatformOutcome]:
+        """Ready posts (post, content hash), in order, to one channel whose platform writes many
+        posts at once (Bluesky: one applyWrites, one commit for all). Each post is claimed with
+        its derived keys exactly as its lane would claim it, after its budget check (claims
+        count against the budget, so the batch cannot overshoot a cap); one write sends them
+        all; each is recorded sent. A post with ledger rows already (a retry, a thread under
+        way) goes through its lane. If the shared write fails in any way, the claimed posts are
+        sent one by one through their lanes: their keys are stored, so a record the failed
+        write did create is found at its key, never created twice."""
+        from uprbuzz.publish.prepare import MediaReader, PrepareError, outgoing_parts
+
+        if not self._reconciled:
+            self.reconcile()
+        try:
+            plat = self.platform(channel)
+        except (Blocked, PlatformError):
+            plat = None
+        many = getattr(plat, "publish_many", None)
+        cap = getattr(getattr(plat, "limits", None), "max_writes", 0)
+        out: dict[int, PlatformOutcome] = {}
+        batch: list[tuple[int, Post, str, list[OutgoingPart], list[str | None]]] = []
+
+        def one(i: int, post: Post, chash: str) -> None:
+            out[i] = self.publish_post(post, platforms=[channel], content_hash=chash,
+                                       prepared=True)[channel]
+
+        def flush() -> None:
+            if not batch:
+                return
+            assert many is not None
+            todo = list(batch)
+            batch.clear()
+            try:
+                sent = many([(parts, keys) for _, _, _, parts, keys in todo])
+            except Exception as e:  # noqa: BLE001 - any failure: one by one, keys kept
+                self.log(f"{channel}: one write for {len(todo)} posts failed ({e}); "
+                         "sending them one by one")
+                for _i, post, chash, parts, _keys in todo:
+                    for k in range(len(parts)):
+                        self.store.publications.mark(
+                            post.id, channel, k, "deferred", self.now(), content_hash=chash,
+                            error="a shared write failed; sending it on its own")
+                for i, post, chash, _parts, _keys in todo:
+                    one(i, post, chash)
+                return
+            for (i, post, _chash, _parts, _keys), remotes in zip(todo, sent, strict=True):
+                for k, r in enumerate(remotes):
+                    self.store.publications.mark_sent(post.id, channel, k, r, self.now())
+                    self.log(f"{channel}: posted {post.id} part {k + 1} -> {r.url or r.uri}")
+                out[i] = PlatformOutcome(channel, "sent", list(remotes), new=True)
+
+        reader = MediaReader(self.config)
+        ch = self._channel(channel)
+        records = 0
+        for i, (post, chash) in enumerate(items):
+            parts: list[OutgoingPart] | None = None
+            if (many is not None and plat is not None and not self.stopping
+                    and channel not in self._blocked
+                    and not self.store.publications.lane(post.id, channel)
+                    and self._budget_reason(channel, post) is None):
+                try:
+                    parts = outgoing_parts(post, ch, reader)
+                except PrepareError:
+                    parts = None  # its lane reports it
+            if not parts or records + len(parts) > cap:
+                flush()
+                records = 0
+            if not parts:
+                one(i, post, chash)
+                continue
+            assert plat is not None
+            keys = plat.new_keys(len(parts), KeySeed(post.id, chash, 0, post.at))
+            claimed = self.store.publications.claim(
+                post.id, channel, [(k, parts[k].text, keys[k]) for k in range(len(parts))],
+                chash, self.owner, self.now(), self.lease)
+            if claimed is None:
+                flush()
+                records = 0
+                one(i, post, chash)
+                continue
+            batch.append((i, post, chash, parts, [r.idem_key for r in claimed]))
+            records += len(parts)
+        flush()
+        return [out[i] for i in range(len(items))]
 
     def mark_ledger(self) -> None:
         """Note in the project folder how far the ledger got (after it committed)."""

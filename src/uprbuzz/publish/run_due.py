@@ -43,6 +43,11 @@ class DueHost(Protocol):
 
     def mark_ledger(self) -> None: ...
 
+    def writes_many(self, channel: str) -> bool: ...
+
+    def publish_batch(self, channel: str, items: Sequence[tuple[Post, str]]
+                      ) -> list[PlatformOutcome]: ...
+
     def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
                      platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
                      prepared: bool = False) -> dict[str, PlatformOutcome]: ...
@@ -111,18 +116,34 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
     lock = threading.Lock()
 
     def worker(channel: str) -> None:
-        while (item := queues[channel].get()) is not None:
-            post_id, prepared = item
-            if prepared is None:
-                continue  # refused before sending: already recorded and reported
+        batched = pub.writes_many(channel)
+        done = False
+        while not done:
+            items = [queues[channel].get()]
+            # a channel that writes many posts at once takes every post ready by now
+            while batched and items[-1] is not None:
+                try:
+                    items.append(queues[channel].get_nowait())
+                except queue.Empty:
+                    break
+            if items[-1] is None:
+                done = True
+                items.pop()
+            # refused before sending (None): already recorded and reported
+            ready = [(it[0], it[1]) for it in items if it is not None and it[1] is not None]
+            if not ready:
+                continue
             if pub.stopping:  # reported, never recorded: the next run finds it due as before
-                outcome = stopped_outcome(channel)
+                outcomes = [stopped_outcome(channel) for _ in ready]
+            elif len(ready) > 1:
+                outcomes = pub.publish_batch(channel, [prep for _, prep in ready])
             else:
-                ready, chash = prepared
-                outcome = pub.publish_post(ready, platforms=[channel], content_hash=chash,
-                                           prepared=True)[channel]
+                post, chash = ready[0][1]
+                outcomes = [pub.publish_post(post, platforms=[channel], content_hash=chash,
+                                             prepared=True)[channel]]
             with lock:
-                report.add_outcome(post_id, outcome)
+                for (post_id, _), outcome in zip(ready, outcomes, strict=True):
+                    report.add_outcome(post_id, outcome)
 
     threads = [threading.Thread(target=worker, args=(c,), name=f"lane-{c}", daemon=True)
                for c in channels]
