@@ -59,9 +59,12 @@ def test_retry_after_giving_up_starts_the_attempts_again(live_env, monkeypatch):
     assert health["x"]["state"] == "failing" and health["x"]["since"] == x["since"][11:16]
     assert health["x"]["text"].startswith("X failing since ")
     assert health["bluesky"]["state"] in ("blocked", "sent", "sending")
-    # X is back: the health strip's Retry sends the anchor, then the post, threaded.
+    # Both gave up on X (the post behind the anchor too). X is back: the health strip's Retry
+    # sends the anchor, then the post, threaded under it.
+    wait_for(lambda: ls.post(con.key, lp.n).platforms.get("x", {}).get("state") == "failed",
+             timeout=40)
     fakes["x"].fail = []
-    assert con.retry_channel("x")[0] == 0
+    assert con.retry_channel("x") == [0, lp.n]
     wait_for(lambda: ls.post(con.key, lp.n).state == "sent", timeout=40)
     assert [p["text"] for p in fakes["x"].posts] == [con.session.anchor, "Cuba speaks #UPR36"]
     assert fakes["x"].posts[1]["parent"] == fakes["x"].posts[0]["id"]
