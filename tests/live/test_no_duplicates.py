@@ -85,3 +85,21 @@ def test_presence_lists_the_operators_with_the_console_open(live_env):
     con.operators["op2"] = {"name": "Ben", "pages": 0}  # closed the page
     con.operators["op3"] = {"name": "", "pages": 2}
     assert con.state()["operators"] == ["Ana", "unnamed operator"]
+
+
+def test_a_posted_card_has_a_thumbnail_for_the_last_posts(live_env):
+    config, store, fakes, make = live_env
+    con = make()
+    con.start()
+    app = create_app(con, TOKEN)
+    c = operator_client(app)
+    r = post(c, "card", {"state": "Slovakia", "paragraph": "26.46", "text": "Abolish it"})
+    n = r.json()["result"]["n"]
+    wait_for(lambda: LiveStore(store.db).post(con.key, n).state == "sent", timeout=30)
+    card = next(p for p in c.get("/api/state").json()["posts"] if p["n"] == n)
+    assert card["thumb"] == f"/api/card/{n}" and card["thumb_alt"]
+    img = c.get(card["thumb"])
+    assert img.status_code == 200 and img.content.startswith(b"\x89PNG")
+    assert c.get("/api/card/999").status_code == 404
+    bare = TestClient(app, base_url="http://127.0.0.1:8765")  # no token: no picture
+    assert bare.get(card["thumb"]).status_code == 401
