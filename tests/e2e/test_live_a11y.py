@@ -242,6 +242,8 @@ def test_console_for_an_operator_under_pressure(tmp_path, xapi, bsky_config, pds
         # --- the console goes away: impossible to miss -------------------------------------------
         con.stop()
         page.wait_for_selector("#conn-banner", state="visible", timeout=15_000)
+        assert page.title().startswith("DISCONNECTED · ")
+        page.wait_for_function("() => window.__said.some(t => t.startsWith('Connection to the console lost'))")
         shots.take(page, "connection-lost")
     finally:
         con.stop()

@@ -425,6 +425,7 @@ function renderRecent() {
 }
 
 // --- wiring -------------------------------------------------------------------------------------
+const TITLE = document.title;
 function connect() {
   const es = new EventSource("/api/events");
   es.addEventListener("state", (ev) => { render(JSON.parse(ev.data)); });
@@ -432,12 +433,15 @@ function connect() {
     $("conn").textContent = "live"; $("conn").className = "conn on";
     if (!$("conn-banner").hidden) announce("Connection to the console is back.");
     $("conn-banner").hidden = true; document.body.classList.remove("offline");
+    document.title = TITLE;
     const name = localStorage.getItem("uprbuzz-operator");
     if (name) api("operator", {name}).catch(() => {});
   };
   es.onerror = () => {
     $("conn").textContent = "reconnecting…"; $("conn").className = "conn off";
+    if ($("conn-banner").hidden) announce("Connection to the console lost: reconnecting.", true);
     $("conn-banner").hidden = false; document.body.classList.add("offline");
+    document.title = "DISCONNECTED · " + TITLE;  // seen from another tab, too
   };
 }
 $("composer").addEventListener("input", measure);
