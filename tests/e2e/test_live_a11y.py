@@ -60,6 +60,7 @@ class Shots:
         size = page.viewport_size
         for vp in (WIDE, PHONE):
             page.set_viewport_size(vp)
+            page.evaluate("() => window.scrollTo(0, 0)")  # sticky header and banner at the top
             page.wait_for_timeout(100)
             path = self.where / f"{len(self.saved) // 2 + 1:02d}-{state}-{vp['width']}x{vp['height']}.png"
             page.screenshot(path=str(path), full_page=True)
