@@ -7,11 +7,14 @@ import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from uprbuzz.cli.common import echo_json, project_config
+
+if TYPE_CHECKING:
+    from uprbuzz.config import Config
 
 
 class LiveGroup(click.Group):
@@ -163,7 +166,7 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--at") from e
     marks: dict[int, float] = {}
-    if not no_marks and config.state_path.is_file():
+    if not no_marks and _has_store(config):
         from uprbuzz.store import Store
         from uprbuzz.store.live_tables import LiveStore
 
@@ -204,7 +207,7 @@ def recap(session: str | None, fmt: str, output: Path | None, key: str | None,
 
     if listing:
         config = project_config()
-        if not config.state_path.is_file():
+        if not _has_store(config):
             raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
         from uprbuzz.store.live_tables import LiveStore
 
@@ -218,7 +221,7 @@ def recap(session: str | None, fmt: str, output: Path | None, key: str | None,
     if not session:
         raise click.UsageError("name a SESSION (or use --list)")
     config, sess = _session(session)
-    if not config.state_path.is_file():
+    if not _has_store(config):
         raise click.ClickException(f"no state store at {config.state_path}: nothing was covered")
     with Store.open(config) as store:
         rows = recap_rows(store, sess, key, tuple(c.name for c in config.pick(sess.platforms)),
@@ -229,3 +232,8 @@ def recap(session: str | None, fmt: str, output: Path | None, key: str | None,
         click.echo(f"wrote {len(rows)} posts to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _has_store(config: Config) -> bool:
+    """A ledger to read: a PostgreSQL one, or this project's SQLite file."""
+    return config.state_url is not None or config.state_path.is_file()

@@ -155,14 +155,15 @@ class Publisher:
         if ch.platform == "bluesky":
             from uprbuzz.platforms.bluesky import BlueskyPlatform
 
-            handle = str(acct.handle)  # type: ignore[union-attr]
+            # Keyed by server and handle: a new PDS (a fresh sandbox) never reuses an old login.
+            login = f"{str(acct.pds_url).rstrip('/')}#{acct.handle}"  # type: ignore[union-attr]
             return BlueskyPlatform(acct,  # type: ignore[arg-type]
-                                   session_load=lambda: sessions.load("bluesky", handle),
-                                   session_save=lambda s: sessions.save("bluesky", handle, s))
+                                   session_load=lambda: sessions.load("bluesky", login),
+                                   session_save=lambda s: sessions.save("bluesky", login, s))
         from uprbuzz.platforms.mastodon import MastodonPlatform
 
-        # The instance's limits, read once and kept with the logins (one per account).
-        key = f"instance:{name}"
+        # The instance's limits, read once and kept with the logins (one per account and server).
+        key = f"instance:{str(acct.api_url).rstrip('/')}#{name}"  # type: ignore[union-attr]
 
         def load() -> dict[str, Any] | None:
             raw = sessions.load("mastodon", key)
