@@ -98,6 +98,8 @@ class LiveConsole:
         self.dup_window = 300.0  # seconds: the same text again within this asks first
         self.operators: dict[str, dict[str, Any]] = {}  # operator id -> name, open pages
         self.started = False
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
 
     def _default_publisher(self, name: str) -> Any:
         from uprbuzz.publish.publisher import Publisher
@@ -115,9 +117,52 @@ class LiveConsole:
                     self.workers[p].enqueue(lp.n)
         for w in self.workers.values():
             w.start()
+        self._listen()
         self.started = True
 
+    def _listen(self) -> None:
+        """With a PostgreSQL ledger, follow the other consoles on this session (any machine):
+        a listener thread on its own connection refreshes this console and its pages on every
+        ``NOTIFY uprbuzz_live, '<session key>'`` (see store/live_tables.py). A SQLite ledger is
+        one machine's: nothing to follow (docs/live.md)."""
+        url = getattr(self.facade.db, "url", None)
+        if not self.store.shared or not url or self._listener is not None:
+            return
+        from uprbuzz.store.live_tables import LIVE_CHANNEL
+        from uprbuzz.store.pg_db import listen_live
+
+        ready = threading.Event()
+        self._listener = threading.Thread(
+            target=listen_live, args=(url, LIVE_CHANNEL, self._notified, self._stop, ready),
+            name="live-listen", daemon=True)
+        self._listener.start()
+        ready.wait(5.0)
+
+    def _notified(self, payload: str, pid: int | None) -> None:
+        """A notification from the ledger: another console changed session ``payload`` ("":
+        the listener (re)connected and may have missed some)."""
+        if payload and payload != self.key:
+            return
+        if pid is not None:
+            from uprbuzz.store.pg_db import backend_pid
+
+            if pid == backend_pid(self.facade.db):
+                return  # our own write: the pages were told already
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read what another console may have changed (the clock's sync, the speaker marks;
+        posts, cues and statuses are read from the ledger on every push) and push the pages."""
+        start = self.store.start_at(self.key)
+        marks = self.store.marks(self.key)
+        with self._lock:
+            if start is not None:
+                self.bclock.start = start
+            self.timeline.set_marks(marks)
+        self.changed()
+
     def stop(self) -> None:
+        self._stop.set()
         for w in self.workers.values():
             w.stop()
         for w in self.workers.values():

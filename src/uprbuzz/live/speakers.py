@@ -97,6 +97,11 @@ class Timeline:
         self._slots = self._compute()
         return e
 
+    def set_marks(self, marks: Mapping[int, float]) -> None:
+        """All the marks at once (as stored: another console may have added some)."""
+        self.marks = dict(marks)
+        self._slots = self._compute()
+
     def _compute(self) -> list[Slot]:
         starts: list[float] = []
         t = 0.0

@@ -2,6 +2,10 @@
 
 The publication ledger (exactly-once) stays the publish loop's; these rows are what the console
 shows and what a restart resumes from. A post row is written before any platform is called.
+
+With a PostgreSQL ledger, every write here also sends ``NOTIFY uprbuzz_live, '<session key>'``
+in its own transaction (delivered on commit), so that every console on that session, on any
+machine, refreshes its pages (``uprbuzz.store.pg_db.listen_live``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 from uprbuzz.store.db import Database, Row, utcnow_iso
 
 DONE_STATES = ("sent", "failed", "skipped")
+LIVE_CHANNEL = "uprbuzz_live"  # the PostgreSQL notification channel; the payload: a session key
 
 
 @dataclass
@@ -50,6 +55,17 @@ def _row(r: Row) -> LivePost:
 class LiveStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.shared = getattr(db, "dialect", "sqlite") == "postgresql"
+
+    def _notify(self, c: Any, key: str) -> None:
+        """Inside a write transaction: tell the consoles of other processes (PostgreSQL)."""
+        if self.shared:
+            c.execute(f"SELECT pg_notify('{LIVE_CHANNEL}', ?)", (key,))
+
+    def _write(self, key: str, sql: str, params: tuple[Any, ...]) -> None:
+        with self.db.transaction() as c:
+            c.execute(sql, params)
+            self._notify(c, key)
 
     # --- sessions, syncs, marks -------------------------------------------------------------
     def ensure_session(self, key: str, source: str, title: str, start: datetime) -> datetime:
@@ -70,8 +86,8 @@ class LiveStore:
         return rows[0]["template"] if rows else None
 
     def set_template(self, key: str, template: str) -> None:
-        self.db.execute("UPDATE live_sessions SET template=?, updated_at=? WHERE session=?",
-                        (template, utcnow_iso(), key))
+        self._write(key, "UPDATE live_sessions SET template=?, updated_at=? WHERE session=?",
+                    (template, utcnow_iso(), key))
 
     def add_sync(self, key: str, at: datetime, shown: float, start: datetime) -> None:
         with self.db.transaction() as c:
@@ -79,14 +95,20 @@ class LiveStore:
                       (key, at.isoformat(), shown, start.isoformat()))
             c.execute("UPDATE live_sessions SET start_at=?, updated_at=? WHERE session=?",
                       (start.isoformat(), utcnow_iso(), key))
+            self._notify(c, key)
+
+    def start_at(self, key: str) -> datetime | None:
+        """The session's broadcast start as stored (moved by every sync, from any console)."""
+        rows = self.db.query("SELECT start_at FROM live_sessions WHERE session=?", (key,))
+        return datetime.fromisoformat(rows[0]["start_at"]) if rows else None
 
     def syncs(self, key: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.query(
             "SELECT at, shown, start_at FROM live_syncs WHERE session=? ORDER BY id", (key,))]
 
     def add_mark(self, key: str, entry: int, name: str, offset: float) -> None:
-        self.db.execute("INSERT INTO live_marks (session, entry, name, offset, at) VALUES (?,?,?,?,?)",
-                        (key, entry, name, offset, utcnow_iso()))
+        self._write(key, "INSERT INTO live_marks (session, entry, name, offset, at) "
+                    "VALUES (?,?,?,?,?)", (key, entry, name, offset, utcnow_iso()))
 
     def marks(self, key: str) -> dict[int, float]:
         """Latest mark per timeline entry."""
@@ -126,6 +148,7 @@ class LiveStore:
                       (key, n, post_id, kind, client_id, text, json.dumps(data), speaker, offset,
                        cue_id, "submitted", "{}", now, now))
             row = c.execute("SELECT * FROM live_posts WHERE session=? AND n=?", (key, n)).fetchone()
+            self._notify(c, key)
         return _row(row), True
 
     def post(self, key: str, n: int) -> LivePost | None:
@@ -159,6 +182,7 @@ class LiveStore:
                       "WHERE session=? AND n=?",
                       (json.dumps(plats), state, utcnow_iso(), key, n))
             row = c.execute("SELECT * FROM live_posts WHERE session=? AND n=?", (key, n)).fetchone()
+            self._notify(c, key)
         return _row(row)
 
     # --- cues -------------------------------------------------------------------------------
@@ -168,11 +192,13 @@ class LiveStore:
             cur = c.execute("INSERT INTO live_cues (session, cue_id, state, post_id, at) "
                             "VALUES (?,?,?,?,?) ON CONFLICT (session, cue_id) DO NOTHING",
                             (key, cue_id, state, post_id, utcnow_iso()))
+            if cur.rowcount == 1:
+                self._notify(c, key)
             return cur.rowcount == 1
 
     def set_cue_post(self, key: str, cue_id: str, post_id: str) -> None:
-        self.db.execute("UPDATE live_cues SET post_id=? WHERE session=? AND cue_id=?",
-                        (post_id, key, cue_id))
+        self._write(key, "UPDATE live_cues SET post_id=? WHERE session=? AND cue_id=?",
+                    (post_id, key, cue_id))
 
     def cues(self, key: str) -> dict[str, dict[str, Any]]:
         return {r["cue_id"]: dict(r) for r in self.db.query(

@@ -528,3 +528,35 @@ def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
         return None
     return StoreError(f"the state store {what}", where)
 
+
+# --- the live console across machines: LISTEN/NOTIFY ---------------------------------------
+
+def backend_pid(db: Database) -> int | None:
+    """The server process of ``db``'s own connection (a notification it sent names it), or
+    None for SQLite or while disconnected."""
+    pg = getattr(db, "_pg", None)
+    if pg is None or pg.closed or pg.broken:
+        return None
+    return int(pg.info.backend_pid)
+
+
+def listen_live(url: str, channel: str, on_notify: Any, stop: threading.Event,
+                ready: threading.Event | None = None, wait: float = 0.5) -> None:
+    """LISTEN on ``channel`` on a connection of its own (autocommit) until ``stop`` is set,
+    calling ``on_notify(payload, pid)`` for each notification (``pid``: the sender's server
+    process). Blocking: run it in a thread. A lost connection is opened again (after 1 s); each
+    (re)connect calls ``on_notify("", None)`` first, as whatever was sent meanwhile is lost."""
+    pq = _psycopg()
+    while not stop.is_set():
+        try:
+            with pq.connect(url, autocommit=True, connect_timeout=10,
+                            application_name="uprbuzz live listen") as conn:
+                conn.execute(f'LISTEN "{channel}"')
+                on_notify("", None)
+                if ready is not None:
+                    ready.set()
+                while not stop.is_set():
+                    for n in conn.notifies(timeout=wait):
+                        on_notify(n.payload, n.pid)
+        except pq.Error:
+            stop.wait(1.0)
