@@ -8,6 +8,7 @@ the new state to every open page). A submitted post is stored before any platfor
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 
+_log = logging.getLogger("uprbuzz.live")
 TROUBLE = ("retrying", "failed", "waiting")
 META = "_meta"  # a post's non-channel facts in its status JSON (who posted it)  # a channel's states that the health strip raises
 
@@ -121,12 +123,17 @@ class LiveConsole:
         self.started = True
 
     def _listen(self) -> None:
-        """With a PostgreSQL ledger, follow the other consoles on this session (any machine):
-        a listener thread on its own connection refreshes this console and its pages on every
-        ``NOTIFY uprbuzz_live, '<session key>'`` (see store/live_tables.py). A SQLite ledger is
-        one machine's: nothing to follow (docs/live.md)."""
+        """Follow the other consoles on this session. PostgreSQL (any machine): a listener
+        thread on its own connection refreshes this console and its pages on every ``NOTIFY
+        uprbuzz_live, '<session key>'`` (see store/live_tables.py). SQLite (one machine): a
+        thread looks every 0.5 s whether another process wrote to the file (``PRAGMA
+        data_version``, a cheap read), and refreshes if so."""
+        if self._listener is not None:
+            return
         url = getattr(self.facade.db, "url", None)
-        if not self.store.shared or not url or self._listener is not None:
+        if not self.store.shared or not url:
+            self._listener = threading.Thread(target=self._poll, name="live-poll", daemon=True)
+            self._listener.start()
             return
         from uprbuzz.store.live_tables import LIVE_CHANNEL
         from uprbuzz.store.pg_db import listen_live
@@ -137,6 +144,17 @@ class LiveConsole:
             name="live-listen", daemon=True)
         self._listener.start()
         ready.wait(5.0)
+
+    def _poll(self, every: float = 0.5) -> None:
+        last = None
+        while not self._stop.wait(every):
+            try:
+                v = self.store.data_version()
+                if last is not None and v != last:
+                    self.refresh()
+                last = v
+            except Exception:  # noqa: BLE001 - a busy or closed file: look again later
+                _log.debug("live: polling the state file failed", exc_info=True)
 
     def _notified(self, payload: str, pid: int | None) -> None:
         """A notification from the ledger: another console changed session ``payload`` ("":

@@ -57,6 +57,13 @@ class LiveStore:
         self.db = db
         self.shared = getattr(db, "dialect", "sqlite") == "postgresql"
 
+    def data_version(self) -> int | None:
+        """SQLite: a number that changes when another connection (another ``uprbuzz live`` on
+        this file) commits a write, never for this process's own; None on PostgreSQL."""
+        if self.shared:
+            return None
+        return int(self.db.query("PRAGMA data_version")[0][0])
+
     def _notify(self, c: Any, key: str) -> None:
         """Inside a write transaction: tell the consoles of other processes (PostgreSQL)."""
         if self.shared:
