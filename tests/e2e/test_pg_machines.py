@@ -119,8 +119,10 @@ def test_three_machines_share_one_postgresql_ledger_exactly_once(
              for role in ROLES}
     logs = Path(os.environ["PGM_LOGS"]) if os.environ.get("PGM_LOGS") else tmp_path / "logs"
     logs.mkdir(exist_ok=True)
-    # the sandbox's servers are started from the first copy; every copy reaches them via env
-    with six_channels(roots["run"]) as sc:
+    # the sandbox's servers are started from the first copy; every copy reaches them via env.
+    # The test cluster runs with synchronous_commit off; a ledger's database must not (the
+    # restart would forget acknowledged claims, and their parts would go out twice)
+    with pg_server.durable(pg_url), six_channels(roots["run"]) as sc:
         t_start = time.monotonic() - t0
         slow = {"delay_rate": 0.1, "delay_after_write_rate": 0.1, "delay_seconds": 0.3,
                 "seed": 2417}

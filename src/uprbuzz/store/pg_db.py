@@ -22,10 +22,12 @@ ledger is locked, as on SQLite.
 
 **A lost connection.** A statement that finds the connection gone before anything was written
 (a read, or the start of a transaction) reconnects once and carries on; the next use after any
-failure reconnects by itself. A connection lost in the middle of a transaction becomes a
-StoreError naming the database (password masked): PostgreSQL rolled the transaction back,
-except when the connection was lost during COMMIT, where the outcome is unknown and the message
-says so (the publish loop reads the ledger again before acting, as after a platform's unclear
+failure reconnects by itself. While the server cannot be reached again (it is restarting) or
+says it is starting up, reconnecting is retried for up to ``RECONNECT_WAIT`` seconds, so a
+restart costs only the transactions it cut, not every statement issued while it was down.
+A connection lost in the middle of a transaction becomes a StoreError naming the database
+(password masked): PostgreSQL rolled the transaction back, except when the connection was lost
+during COMMIT, where the outcome is unknown and the message says so (the publish loop reads the ledger again before acting, as after a platform's unclear
 answer).
 """
 
@@ -35,6 +37,7 @@ import contextlib
 import functools
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -54,6 +57,14 @@ from uprbuzz.store.migrations import MIGRATIONS
 if TYPE_CHECKING:
     import psycopg
 
+# how long a lost connection is tried again while the server cannot be reached (a restart, a
+# failover): the statement that found it lost waits, instead of failing its command
+RECONNECT_WAIT = 15.0
+_COMING_BACK = ("the database system is starting up", "the database system is shutting down",
+                "the database system is in recovery mode", "the database system is not yet "
+                "accepting connections")
+_NOT_COMING_BACK = ("does not exist", "password", "authentication", "permission denied",
+                    "pg_hba.conf", "ssl", "certificate", "invalid")
 # the one advisory lock every writer takes: "uprbuzz\0" as a signed 64-bit key (per database)
 LOCK_KEY = int.from_bytes(b"uprbuzz\0", "big")
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
@@ -242,6 +253,7 @@ class PgDatabase(Database):
         self.lock = threading.RLock()
         self._pg: psycopg.Connection[Any] | None = None
         self._in_txn = False
+        self._was_connected = False  # a later failure to connect is a server coming back
         self._psycopg = _psycopg()
         self.conn = _Handle(self)  # type: ignore[assignment]
         with self.lock:
@@ -267,17 +279,40 @@ class PgDatabase(Database):
                                    ("keepalives", 1), ("keepalives_idle", 30),
                                    ("keepalives_interval", 10), ("keepalives_count", 3))
                  if k not in params}
-        try:
-            pg = pq.connect(self.url, autocommit=True, row_factory=row_factory, **extra)
-            # 0 would mean "wait forever" here, "do not wait" on SQLite
-            pg.execute(f"SET lock_timeout = {max(1, int(self.timeout * 1000))}")
-        except pq.Error as e:
-            err = self._error(e)
-            if err is e:
-                raise
-            raise err from e
+        deadline = time.monotonic() + RECONNECT_WAIT
+        pause = 0.05
+        while True:
+            try:
+                pg = pq.connect(self.url, autocommit=True, row_factory=row_factory, **extra)
+                # 0 would mean "wait forever" here, "do not wait" on SQLite
+                pg.execute(f"SET lock_timeout = {max(1, int(self.timeout * 1000))}")
+                break
+            except pq.Error as e:
+                if self._server_coming_back(e) and time.monotonic() + pause < deadline:
+                    time.sleep(pause)  # the server is restarting: wait for it
+                    pause = min(pause * 2, 1.0)
+                    continue
+                err = self._error(e)
+                if err is e:
+                    raise
+                raise err from e
         self._pg = pg
+        self._was_connected = True
         return pg
+
+    def _server_coming_back(self, e: BaseException) -> bool:
+        """Whether a failed connect is worth trying again shortly: the server says it is
+        starting up, shutting down or recovering, or, when this database had a connection that
+        was lost, the server cannot be reached (refused, reset: it is restarting). A first
+        connect that is refused fails at once (a wrong URL, a server that is not running), and
+        a refused login or a missing database always does. (libpq reports connect failures
+        without a SQLSTATE: the message is all there is.)"""
+        if not isinstance(e, self._psycopg.OperationalError):
+            return False
+        low = str(e).lower()
+        if any(w in low for w in _COMING_BACK):
+            return True
+        return self._was_connected and not any(w in low for w in _NOT_COMING_BACK)
 
     def _drop(self) -> None:
         pg, self._pg = self._pg, None
@@ -527,6 +562,7 @@ def pg_store_error(e: BaseException, where: str, timeout: float | None = None,
     else:
         return None
     return StoreError(f"the state store {what}", where)
+
 
 
 # --- the live console across machines: LISTEN/NOTIFY ---------------------------------------
