@@ -1,4 +1,5 @@
-"""A channel's worker that cannot go on must stop the run loudly, not silently.
+"""A channel's worker that cannot go on must stop the run loudly, not silently (fixed: the
+first error stops the run and the command reports it).
 
 Found by the six-channel crash test (test_channels_crash.py): while the ledger-mark writes of
 the lane threads raced (since fixed), an exception escaped ``publish_post`` in a channel's
@@ -25,12 +26,6 @@ from tests.fixtures.publish import make_project, popen_uprbuzz
 
 pytestmark = pytest.mark.e2e
 
-WORKER_BUG = ("publish/run_due.py: an exception escaping publish_post in a channel's worker "
-              "thread kills the thread; the channel's remaining posts are never sent nor "
-              "reported, and the run exits 0")
-
-
-@pytest.mark.xfail(strict=True, reason=WORKER_BUG)
 def test_ledger_locked_mid_run_stops_the_run_with_an_error(tmp_path: Path, xapi) -> None:  # type: ignore[no-untyped-def]
     unlimited(xapi)
     at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat(timespec="seconds")

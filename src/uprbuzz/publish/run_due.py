@@ -39,6 +39,8 @@ class DueHost(Protocol):
 
     def log(self, line: str) -> None: ...
 
+    def request_stop(self) -> None: ...
+
     def reconcile(self) -> None: ...
 
     def mark_ledger(self) -> None: ...
@@ -115,6 +117,15 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
     queues: dict[str, queue.Queue[Item | None]] = {c: queue.Queue() for c in channels}
     lock = threading.Lock()
 
+    errors: list[BaseException] = []  # what stopped a channel's worker: raised at the end
+
+    def _send(channel: str, ready: list[tuple[str, tuple[Post, str]]]) -> list[PlatformOutcome]:
+        if len(ready) > 1:
+            return pub.publish_batch(channel, [prep for _, prep in ready])
+        post, chash = ready[0][1]
+        return [pub.publish_post(post, platforms=[channel], content_hash=chash,
+                                 prepared=True)[channel]]
+
     def worker(channel: str) -> None:
         batched = pub.writes_many(channel)
         done = False
@@ -135,12 +146,15 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
                 continue
             if pub.stopping:  # reported, never recorded: the next run finds it due as before
                 outcomes = [stopped_outcome(channel) for _ in ready]
-            elif len(ready) > 1:
-                outcomes = pub.publish_batch(channel, [prep for _, prep in ready])
             else:
-                post, chash = ready[0][1]
-                outcomes = [pub.publish_post(post, platforms=[channel], content_hash=chash,
-                                             prepared=True)[channel]]
+                try:
+                    outcomes = _send(channel, ready)
+                except BaseException as e:  # noqa: BLE001 - the ledger failed (StoreError) or a
+                    # bug: the run stops (the other channels too) and the main thread raises it
+                    with lock:
+                        errors.append(e)
+                    pub.request_stop()
+                    outcomes = [stopped_outcome(channel) for _ in ready]
             with lock:
                 for (post_id, _), outcome in zip(ready, outcomes, strict=True):
                     report.add_outcome(post_id, outcome)
@@ -162,6 +176,8 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
             queues[c].put(None)
         for t in threads:
             t.join()
+    if errors:
+        raise errors[0]
 
 
 def _lanes_to_do(pub: DueHost, post: Post, rows: list[PubRow], named: bool, now: datetime,
