@@ -12,6 +12,9 @@ after it with the answer held back, so kills also land after a write landed and 
 sender knew. The three copies run on one host, so a claim of a killed process is known dead at
 once (its pid is gone) by any of them; across real machines that takes the claim's lease
 (15 minutes), which this test does not wait for.
+
+Every process's output is kept (in tmp_path, or in the folder ``PGM_LOGS`` names, to read after
+a run); the summary line printed with ``-s`` gives the kills, exits, reconciliations and times.
 """
 
 from __future__ import annotations
