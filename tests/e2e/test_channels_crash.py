@@ -12,7 +12,6 @@ reading the account's posts), never by posting again."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -30,20 +29,11 @@ from tests.e2e.channels_helpers import (
     six_channels,
 )
 from tests.fixtures.publish import popen_uprbuzz, run_uprbuzz
-from uprbuzz.sandbox.pds import is_installed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 POSTS, KILLS = 200, 30
 MAX_WRITES_PER_RUN = 40  # 30 runs send at most 1,200 of the queue's writes (1,500 at least)
-
-
-@pytest.fixture
-def needs_pds() -> None:
-    if not is_installed():
-        if os.environ.get("UPRBUZZ_REQUIRE_SERVERS") == "1":
-            pytest.fail("the local PDS is not installed (tools/local-pds/install.sh)")
-        pytest.skip("the local PDS is not installed")
 
 
 def test_sigkill_30_times_on_six_channels_exactly_once(tmp_path: Path, needs_pds: None) -> None:

@@ -8,7 +8,6 @@ account's posts are counted on its server: each part exactly once, threads chain
 from __future__ import annotations
 
 import math
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,6 @@ from tests.e2e.channels_helpers import (
     six_channels,
 )
 from tests.fixtures.publish import run_uprbuzz
-from uprbuzz.sandbox.pds import is_installed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,14 +30,6 @@ FAULTS = {"error_rate": 0.05, "delay_rate": 0.04, "delay_after_write_rate": 0.03
           "delay_seconds": TIMEOUT + 0.5, "rate_limit_rate": 0.03, "rate_limit_reset": 1.0,
           "drop_rate": 0.05}  # 20 % of requests, on every route
 KINDS = {"error", "delay", "delay_after_write", "rate_limit", "drop_after_write"}
-
-
-@pytest.fixture
-def needs_pds() -> None:
-    if not is_installed():
-        if os.environ.get("UPRBUZZ_REQUIRE_SERVERS") == "1":
-            pytest.fail("the local PDS is not installed (tools/local-pds/install.sh)")
-        pytest.skip("the local PDS is not installed")
 
 
 def test_twenty_percent_faults_on_six_channels_exactly_once(tmp_path: Path,

@@ -42,7 +42,6 @@ from tests.e2e.channels_helpers import (
 )
 from tests.fixtures.postgres import PgCluster
 from tests.fixtures.publish import popen_uprbuzz, run_uprbuzz
-from uprbuzz.sandbox.pds import is_installed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -50,14 +49,6 @@ POSTS, KILLS = 200, 30
 MAX_WRITES_PER_KILL = 30  # 30 kills come after at most 900 of the queue's >= 1,000 writes
 RESTART_AFTER_KILL = 15  # PostgreSQL restarts between the 15th and the 16th kill
 ROLES = ("run", "tick", "publish")
-
-
-@pytest.fixture
-def needs_pds() -> None:
-    if not is_installed():
-        if os.environ.get("UPRBUZZ_REQUIRE_SERVERS") == "1":
-            pytest.fail("the local PDS is not installed (tools/local-pds/install.sh)")
-        pytest.skip("the local PDS is not installed")
 
 
 @dataclass

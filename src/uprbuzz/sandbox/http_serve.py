@@ -72,6 +72,19 @@ def fault_counts(log: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
+def live_counts(posts: list[dict[str, Any]], owner: str, requests: int,
+                fault_log: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a test polls often (``GET /_admin/counts``; the timeline is the whole state):
+    requests so far, live posts per account (``owner``: the field naming it), faults by kind.
+    The caller holds its store's lock."""
+    per: dict[str, int] = {}
+    for p in posts:
+        if not p["deleted"]:
+            per[p[owner]] = per.get(p[owner], 0) + 1
+    return {"requests": requests, "posts": sum(per.values()), "by_account": per,
+            "faults": fault_counts(fault_log)}
+
+
 def draw_fault(faults: Faults, rng: random.Random, route: str) -> str | None:
     """The fault for one request to ``route`` ("METHOD /path"), or None. The caller holds its
     lock (the script and the RNG are shared state)."""

@@ -57,7 +57,7 @@ from uprbuzz.sandbox.http_serve import (
     JsonHandler,
     QuietServer,
     Request,
-    fault_counts,
+    live_counts,
     start,
 )
 from uprbuzz.sandbox.mastodon_store import (
@@ -154,15 +154,9 @@ def _timeline(store: MastodonStore, base_url: str) -> dict[str, Any]:
 
 
 def _counts(store: MastodonStore) -> dict[str, Any]:
-    """What a test polls often (the timeline is the whole state): requests so far, live
-    statuses per account id, faults injected by kind."""
     with store.lock:
-        per: dict[str, int] = {}
-        for s in store.statuses:
-            if not s["deleted"]:
-                per[s["account_id"]] = per.get(s["account_id"], 0) + 1
-        return {"requests": store.requests, "posts": sum(per.values()), "by_account": per,
-                "faults": fault_counts(store.fault_log), "now": iso(store.now())}
+        return {**live_counts(store.statuses, "account_id", store.requests, store.fault_log),
+                "now": iso(store.now())}
 
 
 class _Handler(JsonHandler):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import xapi_api as api
-from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, fault_counts, start
+from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, live_counts, start
 from uprbuzz.sandbox.xapi_oauth import OAuthVerifier, XAccount
 from uprbuzz.sandbox.xapi_store import Faults, XStore
 
@@ -96,15 +96,8 @@ def _timeline(httpd: Any) -> dict[str, Any]:
 
 
 def _counts(store: XStore) -> dict[str, Any]:
-    """What a test polls often (the timeline is the whole state): requests so far, live
-    tweets per user id, faults injected by kind."""
     with store.lock:
-        per: dict[str, int] = {}
-        for t in store.tweets:
-            if not t["deleted"]:
-                per[t["author_id"]] = per.get(t["author_id"], 0) + 1
-        return {"requests": store.requests, "posts": sum(per.values()), "by_account": per,
-                "faults": fault_counts(store.fault_log)}
+        return live_counts(store.tweets, "author_id", store.requests, store.fault_log)
 
 
 class _Handler(JsonHandler):
