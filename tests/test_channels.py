@@ -234,8 +234,9 @@ def test_a_warm_publish_does_not_measure_again(tmp_path: Path, xapi) -> None:  #
 
     root = make_project(tmp_path / "p", {"a.md": "---\nstatus: approved\n---\nHello, network\n"},
                         toml="[platforms.bluesky]\nenabled = false\n")
-    script = ("import runpy, sys\nsys.argv = ['uprbuzz', '-C', sys.argv[1], 'publish', 'a']\n"
-              "try:\n    runpy.run_module('uprbuzz', run_name='__main__')\n"
+    # the click CLI itself: the console script's entry leaves with os._exit after an SDK import
+    script = ("import sys\nfrom uprbuzz.cli import main\n"
+              "try:\n    main(['-C', sys.argv[1], 'publish', 'a'])\n"
               "except SystemExit:\n    pass\nprint('twitter_text imported:', "
               "'twitter_text' in sys.modules)\n")
     base = {k: v for k, v in os.environ.items() if not k.startswith("UPRBUZZ_")}
