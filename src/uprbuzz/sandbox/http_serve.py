@@ -254,3 +254,19 @@ def start(httpd: QuietServer, name: str) -> threading.Thread:
                               name=name, daemon=True)
     thread.start()
     return thread
+
+
+def serve_until_stopped(httpd: QuietServer, save: Any, banner: str) -> None:
+    """A stand-in's ``main``: serve in the foreground until SIGTERM or Ctrl+C, then close the
+    socket and ``save()`` the state (a stand-in keeps its posts across restarts)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=httpd.shutdown).start())
+    print(banner, flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+        save()

@@ -58,6 +58,7 @@ from uprbuzz.sandbox.http_serve import (
     QuietServer,
     Request,
     live_counts,
+    serve_until_stopped,
     start,
 )
 from uprbuzz.sandbox.mastodon_store import (
@@ -332,8 +333,6 @@ def dump_accounts(accounts: list[MastodonAccount], path: str | Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
-    import signal
-
     ap = argparse.ArgumentParser(prog="python -m uprbuzz.sandbox.mastodon_server",
                                  description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -358,15 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     limits = {**DEFAULT_LIMITS, **{k: (int(v[0]), int(v[1])) for k, v in json.loads(args.limits).items()}}
     srv = serve(args.host, args.port, accounts=accounts, faults=json.loads(args.faults),
                 limits=limits, instance=instance, state_path=args.state, background=False)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.httpd.shutdown).start())
-    print(f"Mastodon API stand-in listening on {srv.url}", flush=True)
-    try:
-        srv.httpd.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.httpd.server_close()
-        srv.store.save()
+    serve_until_stopped(srv.httpd, srv.store.save, f"Mastodon API stand-in listening on {srv.url}")
 
 
 if __name__ == "__main__":

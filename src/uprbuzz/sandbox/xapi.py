@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import xapi_api as api
-from uprbuzz.sandbox.http_serve import JsonHandler, QuietServer, live_counts, start
+from uprbuzz.sandbox.http_serve import (
+    JsonHandler,
+    QuietServer,
+    live_counts,
+    serve_until_stopped,
+    start,
+)
 from uprbuzz.sandbox.xapi_oauth import OAuthVerifier, XAccount
 from uprbuzz.sandbox.xapi_store import Faults, XStore
 
@@ -243,8 +249,6 @@ def dump_accounts(accounts: list[XAccount], path: str | Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     import argparse
-    import signal
-
     ap = argparse.ArgumentParser(prog="python -m uprbuzz.sandbox.xapi", description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
@@ -261,15 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     srv = serve(args.host, args.port, accounts=accounts, faults=json.loads(args.faults),
                 limits=limits, state_path=args.state,
                 processing_seconds=args.processing_seconds, background=False)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.httpd.shutdown).start())
-    print(f"X API stand-in listening on {srv.url}", flush=True)
-    try:
-        srv.httpd.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.httpd.server_close()
-        srv.store.save()
+    serve_until_stopped(srv.httpd, srv.store.save, f"X API stand-in listening on {srv.url}")
 
 
 if __name__ == "__main__":
