@@ -45,6 +45,14 @@ def fill(store: Store) -> None:
     live.add_post("s", kind="text", text="hi", data_for=lambda n, pid: {}, speaker=None,
                   offset=None)
     live.set_cue("s", "c1", "fired")
+    store.db.execute(
+        "INSERT INTO records (doc, paragraph, text, states, themes, position, links, imported_at,"
+        " updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        ("A/HRC/46/15", "26.1", "Consider ratifying \u00e9", '["Somalia"]', '["Ratification"]',
+         "supported", '{"document": "https://docs.un.org/en/A/HRC/46/15"}', NOW, NOW))
+    store.db.execute(
+        "INSERT INTO engagement (post_id, channel, part, stage, taken_at, likes, reposts,"
+        " impressions) VALUES (?,?,?,?,?,?,?,?)", ("p", "x", 0, "1h", NOW, 3, 1, None))
 
 
 def dump(store: Store) -> dict[str, list[tuple[object, ...]]]:

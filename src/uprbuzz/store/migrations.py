@@ -175,4 +175,46 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE events RENAME COLUMN platform TO channel;
         """,
     ),
+    (
+        5,
+        """
+        -- After the review (RECORDS): the UPR recommendations, keyed by document and paragraph
+        -- (A/HRC/46/15 26.1), with the State's position once it has answered (NULL = pending).
+        -- Lists (recommending States, themes, SDGs) and links are JSON text.
+        CREATE TABLE records (
+            doc TEXT NOT NULL,                 -- A/HRC/46/15
+            paragraph TEXT NOT NULL,           -- 26.1
+            text TEXT NOT NULL,
+            states TEXT NOT NULL DEFAULT '[]', -- recommending States
+            themes TEXT NOT NULL DEFAULT '[]',
+            sdgs TEXT NOT NULL DEFAULT '[]',
+            position TEXT,                     -- supported | noted | supported in part | NULL
+            comment TEXT NOT NULL DEFAULT '',  -- the State's explanation of its position
+            links TEXT NOT NULL DEFAULT '{}',  -- {"document": ..., "uhri": ..., "uprinfo": ...}
+            source TEXT NOT NULL DEFAULT '',   -- the file it was imported from
+            position_source TEXT NOT NULL DEFAULT '',
+            imported_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (doc, paragraph)
+        );
+        -- Engagement read back from the platforms after publication: one row per
+        -- post x channel x part x snapshot (stage "1h", "24h", "7d" or "now" for a manual read).
+        CREATE TABLE engagement (
+            post_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            part INTEGER NOT NULL,
+            stage TEXT NOT NULL,
+            taken_at TEXT NOT NULL,
+            likes INTEGER NOT NULL DEFAULT 0,
+            reposts INTEGER NOT NULL DEFAULT 0,
+            replies INTEGER NOT NULL DEFAULT 0,
+            quotes INTEGER NOT NULL DEFAULT 0,
+            impressions INTEGER,               -- X only, when the API gives it
+            PRIMARY KEY (post_id, channel, part, stage)
+        );
+        -- Live posts re-timed against the official statement list (`uprbuzz live align`).
+        ALTER TABLE live_posts ADD COLUMN aligned_offset REAL;
+        ALTER TABLE live_posts ADD COLUMN aligned_speaker TEXT;
+        """,
+    ),
 ]
