@@ -8,6 +8,8 @@
     store.cache.get(path, file_hash)    # store/cache.py         (parsed post files)
     store.feeds ...                     # store/feeds.py
     store.posts.record_seen(post)       # store/posts.py         (post versions, stored posts)
+    store.records.list(theme=...)       # store/records.py       (UPR recommendations, positions)
+    store.engagement.record(...)        # store/engagement.py    (likes, reposts... snapshots)
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from uprbuzz.store.db import Database, utcnow_iso
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
+    from uprbuzz.store.engagement import Engagement
     from uprbuzz.store.feed_state import FeedStore
     from uprbuzz.store.logins import Sessions
     from uprbuzz.store.parse_cache import ParseCache
     from uprbuzz.store.publications import Publications
+    from uprbuzz.store.records import Records
     from uprbuzz.store.stored_posts import PostStore
 
 __all__ = ["Store", "Database", "open_database", "utcnow_iso"]
@@ -67,6 +71,7 @@ class Store:
     @cached_property
     def publications(self) -> Publications:
         from uprbuzz.store.publications import Publications
+    from uprbuzz.store.records import Records
 
         return Publications(self.db)
 
@@ -84,7 +89,8 @@ class Store:
 
     @cached_property
     def feeds(self) -> FeedStore:
-        from uprbuzz.store.feed_state import FeedStore
+        from uprbuzz.store.engagement import Engagement
+    from uprbuzz.store.feed_state import FeedStore
 
         return FeedStore(self.db)
 
@@ -93,6 +99,18 @@ class Store:
         from uprbuzz.store.stored_posts import PostStore
 
         return PostStore(self.db)
+
+    @cached_property
+    def records(self) -> Records:
+        from uprbuzz.store.records import Records
+
+        return Records(self.db)
+
+    @cached_property
+    def engagement(self) -> Engagement:
+        from uprbuzz.store.engagement import Engagement
+
+        return Engagement(self.db)
 
     def event(self, event: str, detail: str = "", post_id: str | None = None,
               channel: str | None = None, part: int | None = None) -> None:
