@@ -71,7 +71,6 @@ class Store:
     @cached_property
     def publications(self) -> Publications:
         from uprbuzz.store.publications import Publications
-    from uprbuzz.store.records import Records
 
         return Publications(self.db)
 
@@ -89,8 +88,7 @@ class Store:
 
     @cached_property
     def feeds(self) -> FeedStore:
-        from uprbuzz.store.engagement import Engagement
-    from uprbuzz.store.feed_state import FeedStore
+        from uprbuzz.store.feed_state import FeedStore
 
         return FeedStore(self.db)
 
