@@ -245,3 +245,34 @@ def test_media_read_and_probed(env, tmp_path):
     bad = Post("m2", (Part("pic", (Media("../etc/passwd", alt="x"),)),), status="approved")
     out = pub.publish_post(bad)
     assert out["x"].state == "failed" and "outside the project" in out["x"].message
+
+
+def test_other_machines_claim_waits_for_its_lease_then_is_reconciled_not_resent(env):
+    """A claim made on another host cannot be checked by pid: while its lease runs it is that
+    machine's; after, it is reconciled with the platform first (landed: adopted, never resent;
+    not landed: sent under the key that machine chose)."""
+    pub, x, bs, store, clock, _ = env
+    lease = timedelta(minutes=15)
+    geneva = "geneva-laptop.example:4242:1:abcd"  # another machine (its pid means nothing here)
+    store.publications.claim("a", "x", [(0, "landed", None)], "h", geneva, clock.now(), lease)
+    x.posts.append({"id": "88", "key": None, "text": "landed", "parent": None, "media": [],
+                    "langs": ("en",), "link": None, "at": clock.now()})
+    key = bs.new_keys(1)[0]
+    store.publications.claim("b", "bluesky", [(0, "lost", key)], "h", geneva, clock.now(), lease)
+
+    clock.advance(timedelta(minutes=10))  # the lease still runs: hands off
+    pub.reconcile()
+    out_a = pub.publish_post(post("a", ("landed",)), platforms=["x"])
+    out_b = pub.publish_post(post("b", ("lost",)), platforms=["bluesky"])
+    assert out_a["x"].state == out_b["bluesky"].state == "skipped"
+    assert x.calls == [] and bs.keys_seen == []
+
+    clock.advance(timedelta(minutes=6))  # Geneva went silent: its lease ran out
+    pub._reconciled = False
+    pub.reconcile()
+    a = store.publications.lane("a", "x")[0]
+    assert a.state == "sent" and a.remote_id == "88"  # found on X: adopted
+    pub.publish_post(post("a", ("landed",)), platforms=["x"])
+    pub.publish_post(post("b", ("lost",)), platforms=["bluesky"])
+    assert x.texts() == ["landed"] and len(x.posts) == 1  # never sent twice
+    assert bs.keys_seen == [[key]] and bs.texts() == ["lost"]  # Geneva's key, once
