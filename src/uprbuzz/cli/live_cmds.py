@@ -55,6 +55,7 @@ def live() -> None:
       uprbuzz live SESSION [--host 127.0.0.1] [--port N] [--rehearse] [--speed X]
                            [--allow-host NAME] [--post-rate N]
       uprbuzz live who SESSION --at HH:MM:SS [--json]
+      uprbuzz live align SESSION TRANSCRIPT.json [--dry-run] [--json]
     SESSION is a name under schedules/ (us-upr-2020) or a path to a session .toml.
     """
 
@@ -181,6 +182,58 @@ def who(session: str, at: str, as_json: bool, no_marks: bool) -> None:
     now = res["speaker"] or (entry["name"] if entry else None) or "—"
     click.echo(f"{res['offset']}  {res['segment'] or 'outside the session'}  now: {now}  "
                f"next: {res['next'] or '—'}")
+
+
+@live.command("align")
+@click.argument("session")
+@click.argument("transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", help="Store key of the coverage (default: the session's; see "
+                            "`uprbuzz recap --list`).")
+@click.option("--dry-run", is_flag=True, help="Show what would move; store nothing.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {moved: [{n, from, to, delay, webcast, ...}], median_delay, "
+                   "unmatched: [...]} instead of the table.")
+def align(session: str, transcript: Path, key: str | None, dry_run: bool, as_json: bool) -> None:
+    """Re-time the live posts to the transcript: each post moves to the start of its
+    speaker's statement (and its webcast link with it); reports the operator's median delay
+    and the posts whose speaker has no statement (they keep their offset).
+
+    TRANSCRIPT is a UN Transcripts JSON file: a list of {speaker, country_iso3, start, end,
+    text} (start in seconds from the video's start), or an object with a "statements" list.
+    Running it again gives the same result; a new transcript replaces the old alignment.
+
+    \b
+    Example:
+      uprbuzz live align us-upr-2020 transcript.json --dry-run
+      uprbuzz live align us-upr-2020 transcript.json --json
+    """
+    from uprbuzz.errors import UprbuzzError
+    from uprbuzz.live import align as aligning
+    from uprbuzz.store import Store
+    from uprbuzz.store.live_tables import LiveStore
+
+    config, sess = _session(session)
+    statements = aligning.load_transcript(transcript)  # a bad file fails before the store opens
+    if not _has_store(config):
+        raise UprbuzzError(f"no state store at {config.state_path}: nothing was covered, "
+                           "nothing to align")
+    key = key or sess.id
+    with Store.open(config) as store:
+        live_store = LiveStore(store.db)
+        posts = live_store.posts(key)
+        if not posts:
+            raise UprbuzzError(f"no live posts under {key!r}: nothing to align (`uprbuzz recap "
+                               "--list` shows the covered sessions and their keys)")
+        result = aligning.align([aligning.PostRef(p.n, p.speaker, p.offset, p.kind)
+                                 for p in posts], statements)
+        if not dry_run:
+            live_store.set_alignment(key, {m.n: (m.to_offset, m.speaker) for m in result.moves})
+    data = aligning.report(result, session=key, transcript=str(transcript), webtv=sess.webtv,
+                           stored=not dry_run)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(aligning.format_report(data), nl=False)
 
 
 @click.command("recap")

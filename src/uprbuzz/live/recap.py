@@ -1,8 +1,9 @@
 """``uprbuzz recap SESSION``: the coverage as Markdown or CSV, the start of the follow-up post.
 
 Each post with its broadcast offset, speaker, text, its links on every platform and a link into
-the webcast. UN Web TV has no time-offset URL parameter, so the webcast link is printed with
-"at hh:mm:ss" beside it.
+the webcast (live/webcast.py: ``?t=h:mm:ss``, with "at hh:mm:ss" beside it, as UN Web TV itself
+documents no time-offset parameter). A post re-timed by ``uprbuzz live align`` is shown at its
+speaker's statement in the transcript, its console time kept in ``posted_offset``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from uprbuzz.live.broadcast_clock import format_hms
+from uprbuzz.live.webcast import webcast_link
 from uprbuzz.publish.publisher import remote_records
 from uprbuzz.store.live_tables import LiveStore
 
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
     from uprbuzz.store import Store
 
 HEAD = ("n", "offset", "segment", "speaker", "kind", "paragraph", "text")
-TAIL = ("webcast_url", "webcast_at", "state")
+TAIL = ("webcast_url", "webcast_at", "state", "posted_offset", "aligned")
+ALIGNED = "transcript"  # the ``aligned`` column of a post re-timed by ``uprbuzz live align``
 LABELS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}  # a channel named as its platform
 SEGMENTS = {"opening": "Opening", "presentation": "Presentation by the State under review",
             "dialogue": "Interactive dialogue", "concluding": "Concluding remarks",
@@ -44,25 +47,29 @@ def recap_rows(store: Store, session: LiveSession, key: str | None = None,
     rows = []
     for lp in LiveStore(store.db).posts(key or session.id):
         landed = remote_records(store, lp.post_id)
-        off = lp.offset if lp.offset is not None else 0.0
-        who = timeline.who(off)
+        posted = lp.offset if lp.offset is not None else 0.0
+        # aligned to the transcript: the speaker's statement; the segment stays the console's
+        off = lp.aligned_offset if lp.aligned_offset is not None else posted
+        who = timeline.who(posted)
         card = lp.data.get("card") or {}
-        row: dict[str, Any] = {"n": lp.n, "offset": format_hms(off), "_off": off,
+        row: dict[str, Any] = {"n": lp.n, "offset": format_hms(off), "_off": off, "_posted": posted,
+                               "posted_offset": format_hms(posted),
+                               "aligned": ALIGNED if lp.aligned_offset is not None else "",
                                "segment": "" if lp.n == 0 else (who.get("segment") or ""),
-                               "speaker": lp.speaker or "", "kind": lp.kind,
+                               "speaker": lp.aligned_speaker or lp.speaker or "", "kind": lp.kind,
                                "paragraph": (card.get("fields") or {}).get("paragraph", ""),
                                "text": lp.text}
         for c in channels:
             remotes = landed.get(c) or []
             url = remotes[0].url or remotes[0].uri if remotes else ""
             row[f"{c}_url"] = url or lp.platforms.get(c, {}).get("url", "")
-        row["webcast_url"] = session.webtv or ""
+        row["webcast_url"] = webcast_link(session.webtv, off)
         row["webcast_at"] = format_hms(max(off, 0))
-        row["webcast"] = f"{session.webtv} (at {format_hms(max(off, 0))})" if session.webtv else ""
+        row["webcast"] = f"{row['webcast_url']} (at {row['webcast_at']})" if session.webtv else ""
         row["state"] = lp.state
         row["image"], row["image_alt"] = _card_image(lp.data, config) if card and config else ("", "")
         rows.append(row)
-    rows.sort(key=lambda r: (r["n"] != 0, r["_off"], r["n"]))
+    rows.sort(key=lambda r: (r["n"] != 0, r["_off"], r["_posted"], r["n"]))
     return rows
 
 
@@ -111,6 +118,10 @@ def to_markdown(rows: list[dict[str, Any]], session: LiveSession) -> str:
     start = session.start.strftime("%d %b %Y, %H:%M") + f" ({session.timezone})"
     out.append(f"Webcast: {session.webtv or 'n/a'} · scheduled start {start}. "
                "Times are hh:mm:ss into the webcast, in broadcast order.")
+    aligned = sum(r.get("aligned") == ALIGNED for r in rows)
+    if aligned:
+        out.append(f"{aligned} of {len(rows)} posts are aligned to the transcript: shown at the "
+                   "start of their speaker's statement, the time they were posted beside them.")
     out.append("")
     out.append(counts(rows))
     out.append("")
@@ -127,6 +138,8 @@ def to_markdown(rows: list[dict[str, Any]], session: LiveSession) -> str:
         what = "anchor post" if r["kind"] == "anchor" else r["kind"]
         if r.get("paragraph"):
             what = f"recommendation {r['paragraph']}"
+        if r.get("aligned") == ALIGNED:
+            what += f"; aligned to the transcript, posted at {r['posted_offset']}"
         out.append(f"**{r['offset']}** ({what})")
         out.append("")
         out.append("> " + r["text"].replace("\n", "\n> "))
@@ -137,7 +150,7 @@ def to_markdown(rows: list[dict[str, Any]], session: LiveSession) -> str:
         links = [f"[{LABELS.get(c, c)}]({r[f'{c}_url']})" for c in _channels(rows)
                  if r[f"{c}_url"]]
         if session.webtv:
-            links.append(f"[webcast]({session.webtv}) at {r['offset']}")
+            links.append(f"[webcast]({r['webcast_url']}) at {r['webcast_at']}")
         if r["state"] != "sent":
             links.append(f"state: {r['state']} ({STATES.get(r['state'], r['state'])})")
         out.append(" · ".join(links))

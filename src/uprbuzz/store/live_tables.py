@@ -37,6 +37,10 @@ class LivePost:
     submitted_at: str = ""
     updated_at: str = ""
     client_id: str | None = None
+    # set by ``uprbuzz live align`` (migration 5): the start of the speaker's statement in the
+    # transcript, and the speaker it was matched to; None until aligned
+    aligned_offset: float | None = None
+    aligned_speaker: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"n": self.n, "post_id": self.post_id, "kind": self.kind, "text": self.text,
@@ -49,7 +53,8 @@ class LivePost:
 def _row(r: Row) -> LivePost:
     return LivePost(r["session"], r["n"], r["post_id"], r["kind"], r["text"], json.loads(r["data"]),
                     r["speaker"], r["offset"], r["cue_id"], r["state"], json.loads(r["platforms"]),
-                    r["submitted_at"], r["updated_at"], r["client_id"])
+                    r["submitted_at"], r["updated_at"], r["client_id"], r["aligned_offset"],
+                    r["aligned_speaker"])
 
 
 class LiveStore:
@@ -191,6 +196,26 @@ class LiveStore:
             row = c.execute("SELECT * FROM live_posts WHERE session=? AND n=?", (key, n)).fetchone()
             self._notify(c, key)
         return _row(row)
+
+    def set_alignment(self, key: str, aligned: dict[int, tuple[float, str]]) -> int:
+        """Store a transcript alignment: ``{n: (offset, speaker)}``. It replaces the session's
+        previous one in the same transaction (a post not in ``aligned`` has none afterwards),
+        so running it again with the same answer changes nothing. Returns the rows changed."""
+        changed = 0
+        with self.db.transaction() as c:
+            rows = c.execute("SELECT n, aligned_offset, aligned_speaker FROM live_posts "
+                             "WHERE session=?", (key,)).fetchall()
+            for r in rows:
+                new = aligned.get(r["n"])
+                want = (new[0], new[1]) if new else (None, None)
+                if (r["aligned_offset"], r["aligned_speaker"]) == want:
+                    continue
+                c.execute("UPDATE live_posts SET aligned_offset=?, aligned_speaker=? "
+                          "WHERE session=? AND n=?", (*want, key, r["n"]))
+                changed += 1
+            if changed:
+                self._notify(c, key)
+        return changed
 
     # --- cues -------------------------------------------------------------------------------
     def set_cue(self, key: str, cue_id: str, state: str, post_id: str | None = None) -> bool:
