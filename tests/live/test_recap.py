@@ -28,11 +28,11 @@ def test_recap_lists_every_post_with_links_and_webcast_time(live_env):
     assert later["speaker"] == con.timeline.who(5405)["speaker"] and later["speaker"]
     assert first["x_url"] == f"https://x.test/{fakes['x'].posts[1]['id']}"
     assert first["bluesky_url"].startswith("https://bluesky.test/")
-    assert first["webcast"] == f"{con.session.webtv} (at 00:30:05)"
+    assert first["webcast"] == f"{con.session.webtv}?t=0:30:05 (at 00:30:05)"
 
     md = to_markdown(rows, con.session)
     assert "## Interactive dialogue\n\n### Slovakia\n\n**00:30:05** (text)" in md
-    assert f"[webcast]({con.session.webtv}) at 00:30:05" in md
+    assert f"[webcast]({con.session.webtv}?t=0:30:05) at 00:30:05" in md
     assert first["x_url"] in md and first["bluesky_url"] in md
     assert "3 posts: 3 went out on every channel." in md
 
@@ -82,7 +82,8 @@ def test_recap_has_a_column_per_channel_of_the_session(live_env):
     assert rows[1]["x_url"] and rows[1]["bluesky_url"] and rows[1]["x-es_url"] == ""
     header = to_csv(rows).splitlines()[0].split(",")
     assert header == ["n", "offset", "segment", "speaker", "kind", "paragraph", "text", "x_url",
-                      "bluesky_url", "x-es_url", "webcast_url", "webcast_at", "state"]
+                      "bluesky_url", "x-es_url", "webcast_url", "webcast_at", "state",
+                      "posted_offset", "aligned"]
     md = to_markdown(rows, con.session)
     assert f"[X]({rows[1]['x_url']})" in md and "[x-es]" not in md  # nothing went out there
 
