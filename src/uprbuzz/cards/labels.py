@@ -12,8 +12,8 @@ from datetime import date
 from uprbuzz.cards import i18n
 from uprbuzz.cards.i18n import base, guess_lang, is_rtl
 
-__all__ = ["MSGIDS", "base", "date_text", "days_word", "guess_lang", "is_rtl", "label", "quote",
-           "people", "states"]
+__all__ = ["MSGIDS", "POSITION_WORDS", "base", "count_text", "counts_sentence", "date_text",
+           "days_word", "guess_lang", "is_rtl", "label", "people", "position", "quote", "states"]
 
 MSGIDS: dict[str, str] = {
     "recommendation": "Recommendation",
@@ -24,6 +24,15 @@ MSGIDS: dict[str, str] = {
     "webcast_starts": "Webcast starts",
     "watch_on": "Watch on {where}",
     "today": "Today",
+    "responses_to": "Responses to {n} recommendations",
+}
+# The State's positions on a recommendation (uprbuzz.upr_record), as words in a sentence
+# ("The US noted …"): gettext context "position"; the card's badge uses the same words.
+POSITION_WORDS: dict[str, str] = {
+    "supported": "supported",
+    "noted": "noted",
+    "supported in part": "supported in part",
+    "pending": "pending",
 }
 # Recommending States may be separated by the separators people type in each script.
 STATE_SEPARATORS = (";", "؛", "；")
@@ -60,3 +69,21 @@ def states(value: str) -> list[str]:
 def date_text(d: date, lang: str | None) -> str:
     """A date on a card and in its alt text, as the language writes it."""
     return i18n.format_date(d, lang)
+
+
+def position(key: str, lang: str | None) -> str:
+    """A position (``supported``, ``noted``, ``supported in part``, ``pending``) in words."""
+    if key not in POSITION_WORDS:
+        raise KeyError(key)
+    return i18n.gettext(POSITION_WORDS[key], lang, "position")
+
+
+def count_text(key: str, n: int, lang: str | None) -> str:
+    """'183 supported' in the language (context ``count``: 'acceptées : 183', '支持：183 项')."""
+    return i18n.gettext("{n} " + POSITION_WORDS[key], lang, "count").format(n=n)
+
+
+def counts_sentence(counts: dict[str, int], lang: str | None) -> str:
+    """'183 supported, 140 noted and 24 supported in part' (positions with a count, listed
+    as the language lists)."""
+    return i18n.format_list([count_text(k, n, lang) for k, n in counts.items() if n], lang)

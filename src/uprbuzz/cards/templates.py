@@ -5,7 +5,8 @@ colour role and the role it sits on, so contrast can be checked), panels, images
 and alt text built from everything the card shows. Layouts mirror for right-to-left cards.
 
 The machinery (Template, Field, Design, Frame) is in ``template_kit``; the templates are in
-``text_templates`` (recommendation, quote, blog) and ``time_templates`` (countdown, watch-live).
+``text_templates`` (recommendation, quote, blog), ``time_templates`` (countdown, watch-live) and
+``record_templates`` (response, summary).
 Imports no Pillow: ``uprbuzz check`` resolves card fields through this module.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from uprbuzz.cards import labels as L
 from uprbuzz.cards.fonts import paragraph_rtl
+from uprbuzz.cards.record_templates import RESPONSE, SUMMARY
 from uprbuzz.cards.template_kit import (
     Design,
     Field,
@@ -30,9 +32,10 @@ __all__ = ["DEFAULT_ZONES", "SIZES", "TEMPLATES", "Design", "Field", "Frame", "T
 
 SIZES = {"1600x900": (1600, 900), "1080x1080": (1080, 1080)}
 
-# The order they were defined in before the split (dict order is visible to callers).
+# The order they were defined in before the split (dict order is visible to callers); the
+# templates after the review (record_templates) come last.
 TEMPLATES: dict[str, Template] = {t.name: t for t in (
-    RECOMMENDATION, QUOTE, COUNTDOWN, WATCH_LIVE, BLOG)}
+    RECOMMENDATION, QUOTE, COUNTDOWN, WATCH_LIVE, BLOG, RESPONSE, SUMMARY)}
 
 
 def get(name: str) -> Template:

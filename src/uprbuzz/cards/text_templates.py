@@ -19,10 +19,16 @@ from uprbuzz.cards.template_kit import (
 # --- recommendation -------------------------------------------------------------------------
 
 def _rec_derive(v: dict[str, str], today: date) -> None:
+    if not v["link"]:  # a card without the record link keeps the values (so the key) it had
+        del v["link"]
     v["heading"] = v["heading"] or L.label("recommendation", v["lang"])
     v["state"] = L.i18n.format_list(L.states(v["state"]), v["lang"])
     v["_title"] = f"{v['heading']} {v['paragraph']}".strip()
     v["_when"] = L.label("webcast_at", v["lang"], t=v["timestamp"]) if v["timestamp"] else ""
+    if v.get("link"):  # the record link (live console), printed after the webcast time
+        from uprbuzz.cards.record_templates import display_link
+
+        v["_when"] = " · ".join(x for x in (v["_when"], display_link(v["link"])) if x)
 
 
 def _rec_design(v: dict[str, str], f: Frame) -> Design:
@@ -48,7 +54,8 @@ def _rec_design(v: dict[str, str], f: Frame) -> Design:
 
 def _rec_alt(v: dict[str, str], handle: str) -> str:
     out = f"{v['_title']} — {v['state']}: {L.quote(v['text'], v['lang'])}"
-    return sentences(out, v["_when"], handle)
+    when = L.label("webcast_at", v["lang"], t=v["timestamp"]) if v["timestamp"] else ""
+    return sentences(out, when, v.get("link", ""), handle)
 
 
 # --- quote ----------------------------------------------------------------------------------
@@ -131,7 +138,8 @@ RECOMMENDATION = Template("recommendation", "A UPR recommendation as it is made 
     Field("text", True, help="the recommendation's text"),
     Field("paragraph", help="paragraph number, e.g. 26.1"),
     Field("timestamp", help="offset into the webcast, e.g. 00:41:10"),
-    Field("heading", help="label (default: 'Recommendation' in the card's language)")),
+    Field("heading", help="label (default: 'Recommendation' in the card's language)"),
+    Field("link", help="the record's address (printed without https://, full in the alt text)")),
     _rec_derive, _rec_design, _rec_alt, "text")
 
 QUOTE = Template("quote", "A statement and who said it.", (

@@ -90,13 +90,18 @@ def _walk(path: str, rel: str, out: list[str]) -> None:
 
 
 def store_mark(conn: sqlite3.Connection) -> str:
-    """Changes whenever the ledger or the stored (feed) posts change, whoever changed them."""
+    """Changes whenever the ledger, the stored (feed) posts or the records change, whoever
+    changed them."""
     h = _sha1()
     row = conn.execute("SELECT MAX(id) FROM events").fetchone()
     h.update(f"events:{row[0]}\n".encode())
     for pid, data in conn.execute(
             "SELECT post_id, data FROM stored_posts ORDER BY post_id"):
         h.update(f"{pid}\0{data}\n".encode())
+    # Campaign rules post from records: an import or a response changes what is due. Every
+    # write to a record sets its updated_at (microseconds), and a removal changes the count.
+    row = conn.execute("SELECT COUNT(*), MAX(updated_at) FROM records").fetchone()
+    h.update(f"records:{row[0]}:{row[1]}\n".encode())
     return h.hexdigest()
 
 

@@ -6,7 +6,8 @@ fire more than once a day. Only the campaign window is expanded, so loading is c
 Files without a ``[campaign]`` table (e.g. live ``[session]`` files) are not ours: skipped silently.
 See docs/campaigns.md for the format. This module loads files and expands rules into
 occurrences; the ``[campaign]`` table is checked in :mod:`uprbuzz.sources.campaigns.campaign_file`, each
-``[[rule]]`` in :mod:`uprbuzz.sources.campaigns.rule_table`.
+``[[rule]]`` in :mod:`uprbuzz.sources.campaigns.rule_table`, a rule that posts from records
+(``records = {...}``) in :mod:`uprbuzz.sources.campaigns.campaign_records`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from uprbuzz.links import link_problem
 from uprbuzz.model import PLATFORMS, Card, Diagnostic, Loaded, Loc, Override, Part, Post
 from uprbuzz.sources.campaigns import campaign_rules as R
 from uprbuzz.sources.campaigns.campaign_file import Campaign, CampaignFile, KeyLines, read_campaign
+from uprbuzz.sources.campaigns.campaign_records import (
+    RecordSource,
+    RecordsRule,
+    is_records_rule,
+    parse_records_rule,
+)
+from uprbuzz.sources.campaigns.campaign_records import expand as expand_records
 from uprbuzz.sources.campaigns.rule_table import Rule, parse_rule
 
 if TYPE_CHECKING:
@@ -38,13 +46,16 @@ def load_campaigns(config: Config, store: Store | None = None) -> Loaded:
     folder = config.root / config.schedules_dir
     if not folder.is_dir():
         return out
+    records = RecordSource(config, store)  # read only if a rule posts from records
     for path in sorted(folder.glob("*.toml")):
-        out.extend(load_campaign_file(path, config))
+        out.extend(load_campaign_file(path, config, records))
     out.posts.sort(key=lambda p: (p.at, p.id))
     return out
 
 
-def load_campaign_file(path: Path, config: Config) -> Loaded:
+def load_campaign_file(path: Path, config: Config, records: RecordSource | None = None) -> Loaded:
+    """One campaign file's occurrences; ``records``: where records rules read (default: the
+    project's ledger, if it exists)."""
     try:
         rel = str(path.relative_to(config.root))
     except ValueError:
@@ -63,13 +74,14 @@ def load_campaign_file(path: Path, config: Config) -> Loaded:
     if "campaign" not in data:
         return f.out
     try:
-        _build(f, data, config, path.stem)
+        _build(f, data, config, path.stem, records or RecordSource(config, None))
     except R.RuleError as e:  # anything not caught closer to its line
         f.diag("campaign", None, "error", "campaign-rule", str(e))
     return f.out
 
 
-def _build(f: CampaignFile, data: Mapping[str, Any], config: Config, stem: str) -> None:
+def _build(f: CampaignFile, data: Mapping[str, Any], config: Config, stem: str,
+           records: RecordSource) -> None:
     camp = read_campaign(f, data, config, stem)
     if camp is None:
         return
@@ -81,11 +93,15 @@ def _build(f: CampaignFile, data: Mapping[str, Any], config: Config, stem: str) 
         f.diag("campaign", None, "warning", "campaign-empty",
                f"campaign {name!r} has no [[rule]]: it makes no posts")
     slots = 0
-    parsed = []
+    parsed: list[Rule | RecordsRule] = []
     for i, rule in enumerate(rules):
         sec = f"rule#{i}"
         try:
-            pr = parse_rule(f, sec, rule, camp, config)
+            pr: Rule | RecordsRule | None
+            if is_records_rule(rule):
+                pr = parse_records_rule(f, sec, rule, camp)
+            else:
+                pr = parse_rule(f, sec, rule, camp, config)
         except R.RuleError as e:
             f.diag(sec, getattr(e, "key", None), "error", "campaign-rule", str(e))
             continue
@@ -94,7 +110,9 @@ def _build(f: CampaignFile, data: Mapping[str, Any], config: Config, stem: str) 
             slots += pr.slots
     seen: dict[str, str] = {}
     for pr in parsed:
-        for post in _expand(f, pr, camp, many=slots > 1):
+        made = (expand_records(f, pr, camp, records, config, many=slots > 1)
+                if isinstance(pr, RecordsRule) else _expand(f, pr, camp, many=slots > 1))
+        for post in made:
             if post.id in seen:
                 f.diag(pr.section, None, "error", "campaign-clash",
                        f"two rules of {name!r} post at the same time ({post.id}); "

@@ -50,13 +50,14 @@ class Rule:
         return len(self.times)
 
 
-def _err(key: str, msg: str) -> R.RuleError:
+def err(key: str, msg: str) -> R.RuleError:
+    """A RuleError about ``key`` (its message points at that key's line)."""
     e = R.RuleError(msg)
     e.key = key  # type: ignore[attr-defined]
     return e
 
 
-def _keyed(key: str, fn: Any, *args: Any) -> Any:
+def keyed(key: str, fn: Any, *args: Any) -> Any:
     """Call ``fn``; a RuleError it raises is tagged with the key it is about (for its line)."""
     try:
         return fn(*args)
@@ -77,35 +78,63 @@ def _as_event(v: Any, tz: Any) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=tz)
 
 
+Calendar = tuple[frozenset[int] | None, tuple[time, ...], list[tuple[int | None, int, int]]]
+
+
+def parse_calendar(rule: Mapping[str, Any]) -> Calendar:
+    """(weekdays or None, times, fixed dates) from ``every`` or ``dates`` + ``time``."""
+    days: frozenset[int] | None = None
+    dates: list[tuple[int | None, int, int]] = []
+    if "every" in rule and "dates" in rule:
+        raise err("dates", "a rule has either every = ... or dates = [...], not both")
+    if "every" in rule:
+        days, times = keyed("every", R.parse_every, str(rule["every"]))
+    elif "dates" in rule:
+        dates = [keyed("dates", R.parse_date_spec, d) for d in str_list(rule["dates"])]
+        if "time" not in rule:
+            raise err("dates", "dates = [...] needs time = \"HH:MM\"")
+        times = (keyed("time", R.parse_time, str(rule["time"])),)
+    else:
+        raise R.RuleError("a rule needs every = \"daily 09:00\" or dates = [\"12-10\"] with time")
+    return days, times, dates
+
+
+def check_variants(f: CampaignFile, sec: str, rule: Mapping[str, Any]) -> None:
+    """The per-platform tables (``x.text = ...``): known keys, and tables at all."""
+    for plat in PLATFORMS:
+        if isinstance(rule.get(plat), dict):
+            unknown_keys(f, sec, rule[plat], VARIANT_KEYS, f"[[rule]] {plat}")
+        elif plat in rule:
+            raise err(plat, f"{plat} must be a table, e.g. {plat}.text = \"...\"")
+
+
+def rule_platforms(rule: Mapping[str, Any], camp: Campaign) -> tuple[str, ...]:
+    platforms = str_list(rule.get("platforms", camp.platforms))
+    for p in platforms:
+        if p not in PLATFORMS:
+            raise err("platforms", f"unknown platform {p!r} in platforms; use {', '.join(PLATFORMS)}")
+    return platforms
+
+
+def rule_card(rule: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    card = rule.get("card")
+    if card is not None and (not isinstance(card, dict) or "template" not in card):
+        raise err("card", "card = {template = \"countdown\", ...fields} needs a template")
+    return card
+
+
 def parse_rule(f: CampaignFile, sec: str, rule: Mapping[str, Any], camp: Campaign,
                config: Config) -> Rule | None:
     """A ``[[rule]]`` table checked into a Rule; a RuleError names the key it is about."""
     if not isinstance(rule, dict):
         raise R.RuleError("each [[rule]] must be a table")
     unknown_keys(f, sec, rule, RULE_KEYS, "[[rule]]")
-    for plat in PLATFORMS:
-        if isinstance(rule.get(plat), dict):
-            unknown_keys(f, sec, rule[plat], VARIANT_KEYS, f"[[rule]] {plat}")
-        elif plat in rule:
-            raise _err(plat, f"{plat} must be a table, e.g. {plat}.text = \"...\"")
-    days: frozenset[int] | None = None
-    times: tuple[time, ...] = ()
-    dates: list[tuple[int | None, int, int]] = []
-    if "every" in rule and "dates" in rule:
-        raise _err("dates", "a rule has either every = ... or dates = [...], not both")
-    if "every" in rule:
-        days, times = _keyed("every", R.parse_every, str(rule["every"]))
-    elif "dates" in rule:
-        dates = [_keyed("dates", R.parse_date_spec, d) for d in str_list(rule["dates"])]
-        if "time" not in rule:
-            raise _err("dates", "dates = [...] needs time = \"HH:MM\"")
-        times = (_keyed("time", R.parse_time, str(rule["time"])),)
-    else:
-        raise R.RuleError("a rule needs every = \"daily 09:00\" or dates = [\"12-10\"] with time")
+    check_variants(f, sec, rule)
+    days, times, dates = parse_calendar(rule)
     event = None
     if "event" in rule:
-        ev_tz = _keyed("event_tz", R.zone, str(rule.get("event_tz", camp.tz.key)))
-        event = _keyed("event", _as_event, rule["event"], ev_tz)
+        ev_tz = keyed("event_tz", R.zone, str(rule.get("event_tz", camp.tz.key)))
+        event = keyed("event", _as_event, rule["event"], ev_tz)
     kinds = [k for k in ("text", "messages", "pool") if k in rule]
     if len(kinds) != 1:
         raise R.RuleError("a rule needs exactly one of text = \"...\", messages = [...] "
@@ -122,40 +151,35 @@ def parse_rule(f: CampaignFile, sec: str, rule: Mapping[str, Any], camp: Campaig
                 unknown_keys(f, sec, m, MESSAGE_KEYS, "a message")
                 items.append(m)
             else:
-                raise _err("messages", "each of messages = [...] is a string or {text = \"...\"}")
+                raise err("messages", "each of messages = [...] is a string or {text = \"...\"}")
         if not items:
-            raise _err("messages", "messages = [] is empty")
+            raise err("messages", "messages = [] is empty")
     else:
-        items = _keyed("pool", _load_pool, str(rule["pool"]), config)
+        items = keyed("pool", _load_pool, str(rule["pool"]), config)
     order = str(rule.get("order", "listed"))
     if order not in ("listed", "shuffled"):
-        raise _err("order", f"order must be listed or shuffled, not {order!r}")
-    platforms = str_list(rule.get("platforms", camp.platforms))
-    for p in platforms:
-        if p not in PLATFORMS:
-            raise _err("platforms", f"unknown platform {p!r} in platforms; use {', '.join(PLATFORMS)}")
-    card = rule.get("card")
-    if card is not None and (not isinstance(card, dict) or "template" not in card):
-        raise _err("card", "card = {template = \"countdown\", ...fields} needs a template")
+        raise err("order", f"order must be listed or shuffled, not {order!r}")
+    platforms = rule_platforms(rule, camp)
+    card = rule_card(rule)
     for it in items:
         if not str(it["text"]).strip():
-            raise _err(kinds[0], "a message text is empty")
+            raise err(kinds[0], "a message text is empty")
     # Fail early (at the rule's line) on placeholders that could never fill.
     probe = R.Context(datetime.combine(camp.start, times[0], camp.tz), camp.name, event)
     kind = kinds[0]
     for it in items:
         for t in _texts(it):
-            _keyed(kind, R.render, t, probe)
+            keyed(kind, R.render, t, probe)
     if rule.get("today"):
-        _keyed("today", R.render, str(rule["today"]), probe)
+        keyed("today", R.render, str(rule["today"]), probe)
     # The link rule (uprbuzz.links) on every link this rule can post, filled as for its first
     # occurrence; campaign_posts judges each occurrence's link again once filled.
     links = [("link", rule.get("link", camp.link))] + [(kind, it.get("link")) for it in items]
     for key, link in links:
         if link:
-            problem = link_problem(_keyed(key, R.render, str(link), probe))
+            problem = link_problem(keyed(key, R.render, str(link), probe))
             if problem:
-                raise _err(key, f"link {problem}")
+                raise err(key, f"link {problem}")
     return Rule(sec, f.loc(sec), days, times, dates, event, items, order == "shuffled",
                 rule.get("today"), platforms, camp.tags + str_list(rule.get("tags", ())),
                 card, rule.get("link", camp.link))
