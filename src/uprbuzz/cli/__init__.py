@@ -28,7 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "preview": ("uprbuzz.cli.cards_cmds:preview", "Contact sheet of every queued post's images with alt text."),
     "live": ("uprbuzz.cli.live_cmds:live", "Review-day live console keyed to the webcast clock."),
     "recap": ("uprbuzz.cli.live_cmds:recap", "Export a live session's coverage (Markdown or CSV)."),
+    "records": ("uprbuzz.cli.records_cmds:records", "UPR recommendations as records: import, list, the State's responses, summary."),
     "toolkit": ("uprbuzz.cli.toolkit_cmd:toolkit", "Static, offline site of suggested posts for partner organisations."),
+    "report": ("uprbuzz.cli.report_cmd:report", "Impact report: posts, engagement, coverage, positions, X spend (HTML, CSV, JSON)."),
 }
 
 

@@ -1,0 +1,63 @@
+"""What a report covers: a campaign, a live session, a time window (``--campaign``,
+``--session``, ``--from``/``--to``).
+
+A publication (post × channel) is in scope when its post id matches and the first of its parts
+was sent inside the window; every number of the report is drawn from publications in scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from uprbuzz.errors import UprbuzzError
+
+
+class ScopeError(UprbuzzError):
+    code = "report-scope"
+
+
+@dataclass(frozen=True)
+class Scope:
+    campaign: str | None = None  # post ids "<campaign>/…"
+    session: str | None = None  # live posts "live/<session>/<n>"
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def prefixes(self) -> tuple[str, ...]:
+        out = []
+        if self.campaign:
+            out.append(f"{self.campaign.strip('/')}/")
+        if self.session:
+            out.append(f"live/{self.session}/")
+        return tuple(out)
+
+    def takes_post(self, post_id: str) -> bool:
+        """Both filters given: a post of either (a campaign's posts and the session's)."""
+        pre = self.prefixes()
+        return not pre or post_id.startswith(pre)
+
+    def takes_time(self, at: datetime) -> bool:
+        return (self.since is None or at >= self.since) and (self.until is None or at < self.until)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"campaign": self.campaign, "session": self.session,
+                "from": self.since.isoformat() if self.since else None,
+                "to": self.until.isoformat() if self.until else None}
+
+
+def parse_when(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
+    """A date (its whole day in the project zone: ``--to 2020-11-09`` includes the 9th) or an ISO
+    time (in the project zone unless it names an offset; ``--to`` at a time is exclusive)."""
+    v = value.strip()
+    try:
+        if len(v) == 10:
+            d = date.fromisoformat(v)
+            return datetime.combine(d + timedelta(days=1) if end else d, time(), zone)
+        dt = datetime.fromisoformat(v.replace(" ", "T", 1))
+    except ValueError:
+        flag = "--to" if end else "--from"
+        raise ScopeError(f"{flag} {value!r} is not a date or a time: write 2020-11-09 or "
+                         "2020-11-09T14:30 (in the project's time zone)") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
