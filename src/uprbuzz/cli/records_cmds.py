@@ -1,0 +1,157 @@
+"""`uprbuzz records ...`: the UPR recommendations as records, and the State's responses
+(sources/records/ reads the files, store/records.py keeps them)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import click
+
+from uprbuzz.cli.common import echo_json, err, project_config
+from uprbuzz.upr_record import PENDING, POSITIONS, Record
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def records() -> None:
+    """The recommendations a review made, and the State's responses to them.
+
+    \b
+    Each recommendation is a record keyed by its report and paragraph (A/HRC/46/15 ¶26.1),
+    with its recommending States, themes, SDGs, the State's position and links to the
+    official record (the UN document; the UHRI or UPR Info page when known).
+    Example:
+      uprbuzz records import recommendations.csv --doc A/HRC/46/15
+      uprbuzz records respond responses.xlsx && uprbuzz records summary --json
+    """
+
+
+@records.command("import")
+@click.argument("file", type=_FILE)
+@click.option("--doc", metavar="SYMBOL",
+              help="The report the file lists (e.g. A/HRC/46/15): needed for a table without "
+                   "a doc column; for a UHRI export, imports that report's rows only.")
+@click.option("--format", "fmt", type=click.Choice(
+    ["auto", "csv", "xlsx", "uhri-json", "uhri-xlsx", "uprinfo-json"]), default="auto",
+    show_default=True, help="The file's kind (auto: from its name and its columns).")
+def import_(file: Path, doc: str | None, fmt: str) -> None:
+    """Import recommendations into the state store.
+
+    \b
+    Reads the project's CSV (paragraph, recommending_states, position, ohchr_primary_theme,
+    text), a UHRI export (JSON or XLSX: Document Symbol, UPR Reccomending States, UPR
+    Position, Themes, Sdgs, Text starting with the paragraph) or a UPR Info search answer
+    (JSON, {"rows": [...]}: matched to recommendations already imported when it does not
+    name the paragraph). Importing again updates what changed and keeps what the new file
+    lacks (a position it does not give, the other source's links). A bad row stops the
+    import, named by line (CSV), row (XLSX) or index (JSON); nothing is stored then.
+    Example:
+      uprbuzz records import us_upr2020_recommendations.csv --doc A/HRC/46/15
+      uprbuzz records import export-full-en.json --doc A/HRC/46/15
+    """
+    from uprbuzz.sources.records.importing import import_records
+    from uprbuzz.store import Store
+
+    config = project_config()
+    with Store.open(config) as store:
+        result = import_records(store, file, fmt, doc.strip() if doc else None, progress=err)
+    click.echo(result.line)
+
+
+@records.command("list")
+@click.option("--theme", help="Only this theme (any case).")
+@click.option("--state", help="Only recommendations from this State (any case).")
+@click.option("--position", help=f"Only this position: {', '.join(POSITIONS)} or {PENDING}.")
+@click.option("--doc", metavar="SYMBOL", help="Only this report's recommendations.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records.")
+def list_(theme: str | None, state: str | None, position: str | None, doc: str | None,
+          as_json: bool) -> None:
+    """List recommendations in paragraph order.
+
+    \b
+    Example:
+      uprbuzz records list --theme "Death penalty" --position noted
+      uprbuzz records list --state Mexico --json
+    """
+    from uprbuzz.store import Store
+
+    config = project_config()
+    with Store.open(config) as store:
+        try:
+            found = store.records.list(theme=theme, state=state, position=position, doc=doc)
+        except ValueError as e:  # an unknown --position
+            raise click.BadParameter(str(e), param_hint="--position") from e
+    if as_json:
+        echo_json([r.as_json() for r in found])
+        return
+    for r in found:
+        click.echo(_row(r))
+    err(f"{len(found)} recommendation{'s' if len(found) != 1 else ''}")
+
+
+@records.command()
+@click.argument("file", type=_FILE)
+@click.option("--doc", metavar="SYMBOL",
+              help="The report the paragraphs belong to (default: the most recently "
+                   "imported one holding each paragraph).")
+def respond(file: Path, doc: str | None) -> None:
+    """Record the State's positions from a CSV or XLSX file.
+
+    \b
+    Columns: paragraph,position[,comment]. Positions: supported, noted, supported in part
+    (any case; "Not Supported" counts as noted, the UN's own word for it). Every row is
+    checked first: an unknown paragraph or a bad position stops it, named by line, and
+    nothing is recorded.
+    Example:
+      uprbuzz records respond us_responses_add1.csv
+    """
+    from uprbuzz.sources.records.importing import respond as record_responses
+    from uprbuzz.store import Store
+
+    config = project_config()
+    with Store.open(config) as store:
+        n = record_responses(store, file, doc.strip() if doc else None)
+        pending = store.records.summary(doc)["by_position"][PENDING]
+    click.echo(f"recorded {n} response{'s' if n != 1 else ''} from {file} "
+               f"({pending} recommendation{'s' if pending != 1 else ''} still pending)")
+
+
+@records.command()
+@click.option("--doc", metavar="SYMBOL", help="Only this report's recommendations.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"total", "by_position", "by_theme", "by_state"} as JSON.')
+def summary(doc: str | None, as_json: bool) -> None:
+    """Count recommendations by position, theme and recommending State.
+
+    \b
+    A recommendation made by several States counts once for each of them (and once for
+    each of its themes); "pending" counts those the State has not answered.
+    Example:
+      uprbuzz records summary --json
+    """
+    from uprbuzz.store import Store
+
+    config = project_config()
+    with Store.open(config) as store:
+        counts = store.records.summary(doc)
+    if as_json:
+        echo_json(counts)
+        return
+    click.echo(f"{counts['total']} recommendations")
+    for title, key, limit in (("by position", "by_position", None),
+                              ("by theme", "by_theme", 10), ("by State", "by_state", 10)):
+        items = list(counts[key].items())
+        click.echo(f"{title}:")
+        for name, n in items[:limit]:
+            click.echo(f"  {n:5d}  {name}")
+        if limit and len(items) > limit:
+            click.echo(f"         ... and {len(items) - limit} more (--json for all)")
+
+
+def _row(r: Record) -> str:
+    head = f"{r.key}  [{r.status}]  {'; '.join(r.states) or '-'}"
+    body = textwrap.shorten(r.text, 100, placeholder=" ...")
+    themes = f"\n    themes: {'; '.join(r.themes)}" if r.themes else ""
+    return f"{head}\n    {body}{themes}\n    {r.link}"
