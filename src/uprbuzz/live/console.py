@@ -305,14 +305,29 @@ class LiveConsole:
         if not (state and paragraph and rec_text):
             raise ConsoleError("a recommendation card needs the State, the paragraph and the text")
         stamp = format_hms(self.offset())
-        card = Card("recommendation", {"state": state, "text": rec_text, "paragraph": paragraph,
-                                       "timestamp": stamp})
-        return self.submit(text or self.card_text(state, paragraph, rec_text), kind="card",
+        fields = {"state": state, "text": rec_text, "paragraph": paragraph, "timestamp": stamp}
+        link = self.record_link(state, paragraph)
+        if link:
+            fields["link"] = link
+        card = Card("recommendation", fields)
+        return self.submit(text or self.card_text(state, paragraph, rec_text, link), kind="card",
                            card=card, client_id=client_id, by=by, confirm=confirm)
 
-    def card_text(self, state: str, paragraph: str, rec_text: str) -> str:
+    def record_link(self, state: str, paragraph: str) -> str:
+        """The record's link (its UHRI or UPR Info page, else the UN document) when the store
+        holds this recommendation (``uprbuzz records import``) from this State; else ''."""
+        rec = self.facade.records.get(None, paragraph)
+        if rec is None:
+            return ""
+        said = {s.strip().casefold() for s in state.replace("؛", ";").replace("；", ";").split(";")}
+        if rec.states and not said & {s.casefold() for s in rec.states}:
+            return ""  # the same number in another review's report: not this recommendation
+        return rec.link
+
+    def card_text(self, state: str, paragraph: str, rec_text: str, link: str = "") -> str:
         tags = " ".join(self.session.hashtags)
-        head, tail = f"{state} recommends: “", f"” (para {paragraph}) {tags}".rstrip()
+        head = f"{state} recommends: “"
+        tail = " ".join(x for x in (f"” (para {paragraph})", link, tags) if x)
         room = 270 - len(head) - len(tail)
         quote = rec_text if len(rec_text) <= room else rec_text[: max(room - 1, 10)].rstrip() + "…"
         return head + quote + tail

@@ -19,6 +19,7 @@ counts by position of the matching records at every occurrence.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -117,7 +118,12 @@ def parse_records_rule(f: CampaignFile, sec: str, rule: Mapping[str, Any],
     if not isinstance(spec, dict):
         raise err("records", "records must be a table of filters, e.g. records = "
                              "{ position = \"noted\" } (or records = {} for all of them)")
-    unknown_keys(f, sec, spec, FILTER_KEYS, "records = {...}")
+    for k in spec:  # an inline table: its keys sit on the records line
+        if k not in FILTER_KEYS:
+            near = difflib.get_close_matches(k, FILTER_KEYS, n=1)
+            f.diag(sec, "records", "error", "campaign-key", f"unknown filter {k!r} in records = "
+                   "{...}; " + (f"did you mean {near[0]!r}?" if near else
+                                f"filters: {', '.join(FILTER_KEYS)}"))
     filters: dict[str, tuple[str, ...]] = {}
     for k in FILTER_KEYS:
         if k in spec:
