@@ -1,4 +1,5 @@
-"""``uprbuzz live SESSION``, ``uprbuzz live who SESSION --at``, ``uprbuzz recap SESSION``."""
+"""``uprbuzz live SESSION``, ``uprbuzz live who SESSION --at``, ``uprbuzz live align SESSION
+TRANSCRIPT``, ``uprbuzz recap SESSION``."""
 
 from __future__ import annotations
 
@@ -249,6 +250,7 @@ def recap(session: str | None, fmt: str, output: Path | None, key: str | None,
           listing: bool) -> None:
     """Export a live session's coverage in broadcast order, grouped by segment and State:
     offset, speaker, text, card images, links, webcast time. CSV starts with a UTF-8 BOM.
+    Posts re-timed by `uprbuzz live align` are shown at their speaker's statement (said so).
 
     \b
     Example:

@@ -265,8 +265,7 @@ def align(posts: Iterable[PostRef], statements: Iterable[Statement]) -> Alignmen
         mine = [s for s in turns if _same_speaker(p.speaker, code, s)]
         if not mine:
             why = (f"no statement by {p.speaker} ({code}) in the transcript" if code else
-                   f"{p.speaker!r} is not a State uprbuzz knows and no statement has that "
-                   "speaker's name")
+                   "not a State uprbuzz knows, and no statement is by that name")
             unmatched.append(Unmatched(p.n, p.speaker, p.offset, why))
             continue
         moves.append(Move(p.n, p.speaker, p.offset, (s := pick(mine, p.offset)).start, s))
@@ -312,7 +311,7 @@ def format_report(data: dict[str, Any]) -> str:
         rows = [("#", "posted", "", "statement", "delay", "speaker", "statement by")]
         rows += [(str(m["n"]), m["from"], "->", m["to"], _delay(m["delay"]), m["speaker"],
                   _who(m["statement"])) for m in moved]
-        out += ["", *_table(rows)]
+        out += ["", *_table(rows, right=(0, 4))]
         out += ["", f"Operator's median delay: {_delay(data['median_delay'])} (the post's "
                 f"offset minus the statement's start, over {len(moved)} posts)."]
     if kept:
@@ -331,7 +330,8 @@ def _who(statement: dict[str, Any]) -> str:
     return f"{who} ({code})" if code and code not in who else who
 
 
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+def _table(rows: Sequence[Sequence[str]], right: tuple[int, ...] = (0,)) -> list[str]:
+    """Columns padded to their widest cell; the ``right`` ones (numbers) aligned right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.rjust(w) if i == 0 else c.ljust(w) for i, (c, w) in
+    return ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in
                       enumerate(zip(r, widths, strict=True))).rstrip() for r in rows]
