@@ -62,7 +62,7 @@ BAD = [
     ('{"statements": [\n {"speaker": "A", "start": 1},\n\n {"speaker": "B"}\n]}',
      4, "statement 1: has no 'start'; every statement needs its start"),
     ('[{"speaker": "A", "start": -5}]', 1, "statement 0: 'start' is -5: seconds from the video's start are 0 or more"),
-    ('[{"speaker": "A", "start": true}]', 1, "statement 0: 'start' is true/false true, not a number"),
+    ('[{"speaker": "A", "start": true}]', 1, "statement 0: 'start' is true, not a number"),
     ('[{"speaker": "A", "start": 60, "end": 30}]', 1, "statement 0: 'end' (30) is before 'start' (60); fix the times"),
     ('[\n{"start": 1},\n{"speaker": "A", "country_iso3": "Slovakia", "start": 2}]', 3,
      "statement 1: 'country_iso3' is 'Slovakia', not an ISO-3 code; write a 3-letter code such as \"SVK\""),
@@ -73,6 +73,8 @@ BAD = [
     ('"hello"', 1, "expected a list of statements {speaker, country_iso3, start, end, text} (or an object with a \"statements\" list), got a JSON str"),
     ('{"statements": {"a": 1}}', 1, "got an object with keys statements"),
     ('[\n {"speaker": "A", "start": 1},\n]', 3, "not JSON: "),
+    ('{"note": "not \\"statements\\": [ this",\n "statements": [\n  {"start": 1},\n  {"start": null}]}',
+     4, "statement 1: 'start' is null, not a number"),
 ]
 
 

@@ -230,6 +230,22 @@ def test_a_malformed_transcript_is_one_line_exit_2(tmp_path: Path, text: str, li
     assert r.output.count("\n") == 1 and "Traceback" not in r.output
 
 
+def test_the_console_script_too(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "uprbuzz.toml").write_text('[project]\nname = "t"\n', encoding="utf-8")
+    (tmp_path / "schedules").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "schedules" / "us-upr-2020.toml")
+    (tmp_path / "t.json").write_text('[{"speaker": "A", "start": "soon"}]', encoding="utf-8")
+    exe = Path(sys.executable).parent / "uprbuzz"
+    r = subprocess.run([str(exe), "live", "align", "us-upr-2020", "t.json"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("uprbuzz: t.json:1:1: statement 0: 'start' is a string \"soon\"")
+    assert r.stderr.count("\n") == 1
+
+
 def test_nothing_to_align_says_so(tmp_path: Path) -> None:
     (tmp_path / "uprbuzz.toml").write_text('[project]\nname = "t"\n', encoding="utf-8")
     (tmp_path / "schedules").mkdir()

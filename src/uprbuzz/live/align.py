@@ -180,8 +180,11 @@ def _statement(i: int, item: Any, path: str, line: int) -> Statement:
 
 def _seconds(value: Any, key: str, fail: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise fail(f"{key!r} is {_json_type(value)} {json.dumps(value)[:40]}, not a number of "
-                   f"seconds from the video's start; write e.g. 1865 for 0:31:05")
+        shown = (f"a string {json.dumps(value)[:40]}" if isinstance(value, str) else
+                 json.dumps(value) if value is None or isinstance(value, bool) else
+                 _json_type(value))
+        raise fail(f"{key!r} is {shown}, not a number of seconds from the video's start; "
+                   "write e.g. 1865 for 0:31:05")
     if not math.isfinite(value) or value < 0:
         raise fail(f"{key!r} is {value}: seconds from the video's start are 0 or more")
     return float(value)
@@ -194,7 +197,7 @@ def _json_type(value: Any) -> str:
 
 def _array_after_key(text: str, key: str) -> int:
     """Where the list under ``"key":`` begins (best effort: the first such key in the text)."""
-    m = re.search(r'"' + re.escape(key) + r'"\s*:\s*\[', text)
+    m = re.search(r'(?<!\\)"' + re.escape(key) + r'"\s*:\s*\[', text)  # not an escaped \"key\"
     return m.end() - 1 if m else 0
 
 
