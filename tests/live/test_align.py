@@ -122,13 +122,15 @@ def test_each_post_goes_to_its_speakers_statement_the_state_under_review_by_time
 
 def test_a_statement_split_by_the_transcriber_is_one_and_names_match_non_states() -> None:
     sts = [_st(0, "President", None, 10, 290), _st(1, "Ms. T", "ZAF", 2013, 2047),
-           _st(2, "Ms. T", "ZAF", 2047, 2069), _st(3, "Mr. U", "ZAF", 2069, 2100)]
+           _st(2, "Ms. T", "ZAF", 2047, 2069), _st(3, "Mr. U", "ZAF", 2069, 2100),
+           _st(4, "Mr. U", "ZAF", 2200, 2230)]
     res = align([PostRef(1, "South Africa", 2060), PostRef(2, "South Africa", 2090),
-                 PostRef(3, "president", 100)], sts)
+                 PostRef(3, "president", 100), PostRef(4, "South Africa", 2210)], sts)
     # 2060 is in the second piece of Ms. T's statement: it moves to the statement's start;
-    # a different speaker of the same State is a statement of its own
-    assert [(m.n, m.to_offset) for m in res.moves] == [(1, 2013), (2, 2069), (3, 10)]
-    assert res.statements == 4
+    # a different speaker of the same State is a statement of its own, and so is the same
+    # speaker after a pause
+    assert [(m.n, m.to_offset) for m in res.moves] == [(1, 2013), (2, 2069), (3, 10), (4, 2200)]
+    assert res.statements == 5
 
 
 def test_median_delay_of_an_even_count_and_of_none() -> None:

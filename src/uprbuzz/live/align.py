@@ -11,7 +11,8 @@ read as a country; live/countries.py), or, for speakers that are not States, whe
 agree. A State speaks once in a UPR dialogue, the State under review several times: a post goes
 to its speaker's statement that contains or most recently precedes the post's offset (else, a
 post made before its speaker's first statement, to that first one). Consecutive statements by
-the same person of the same country are one statement (automatic transcripts split long ones).
+the same person of the same country, with at most a short pause between them, are one statement
+(automatic transcripts split long ones).
 
 The aligned offset is the statement's start, not the post's time mapped into the statement:
 the post reports the statement, so its webcast link should start where the State takes the
@@ -37,6 +38,7 @@ from uprbuzz.live.countries import country_name, iso3, name_key
 from uprbuzz.live.webcast import webcast_link
 
 SHAPE = "{speaker, country_iso3, start, end, text}"
+SPLIT_GAP = 5.0  # seconds: a pause this short between one person's statements is one statement
 
 
 class TranscriptError(UprbuzzError):
@@ -226,7 +228,8 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
     for s in sorted(statements, key=lambda s: (s.start, s.index)):
         prev = out[-1] if out else None
         if (prev is not None and prev.code == s.code
-                and name_key(prev.speaker) == name_key(s.speaker)):
+                and name_key(prev.speaker) == name_key(s.speaker)
+                and (prev.end is None or s.start <= prev.end + SPLIT_GAP)):
             ends = [e for e in (prev.end, s.end) if e is not None]
             out[-1] = Statement(prev.index, prev.speaker, prev.country, prev.start,
                                 max(ends) if ends else None, f"{prev.text} {s.text}".strip())
