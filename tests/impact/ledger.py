@@ -7,6 +7,7 @@ every number the report must show, recomputed from SQL."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -231,7 +232,8 @@ def html_tables(page: str) -> dict[str, list[list[str]]]:
 
         def handle_endtag(self, tag: str) -> None:
             if tag in ("td", "th") and self.cell is not None and self.row is not None:
-                self.row.append(" ".join("".join(self.cell).split()))
+                # ASCII spaces only: CLDR's no-break spaces are part of the numbers
+                self.row.append(re.sub(r"[ \t\r\n]+", " ", "".join(self.cell)).strip())
                 self.cell = None
             elif tag == "tr" and self.row is not None and self.name:
                 self.tables[self.name].append(self.row)

@@ -14,7 +14,7 @@ from html import escape
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6100", "#3D3D8F", "#56B4E9", "#000000")
 W, H = 720, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 56
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 56
 INK, GRID = "#1a1a1a", "#d0d0d0"
 Fmt = Callable[[float], str]
 
@@ -36,16 +36,16 @@ def _nice(top: float) -> float:
 
 def _svg(ident: str, title: str, desc: str, body: list[str], height: int = H) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" '
-            f'aria-labelledby="{ident}-t {ident}-d" class="chart" '
+            f'aria-labelledby="{ident}-t" aria-describedby="{ident}-d" class="chart" '
             f'font-family="system-ui, sans-serif" font-size="12">'
             f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
             + "".join(body) + "</svg>")
 
 
 def _y_axis(top: float, fmt: Fmt, int_ticks: bool) -> tuple[float, list[str]]:
-    ymax = _nice(top)
-    if int_ticks and ymax < 4:
-        ymax = 4.0
+    # four round steps (1, 2, 2.5, 5 × 10^k); counts get whole-number ones
+    step = _nice(top / 4)
+    ymax = float(max(1, math.ceil(step)) * 4) if int_ticks else step * 4
     plot_h = H - TOP - BOTTOM
     out = []
     for i in range(5):
@@ -111,7 +111,9 @@ def lines(ident: str, title: str, desc: str, labels: Sequence[str],
         pts = [(x, TOP + plot_h - plot_h * v / ymax) for x, v in zip(xs, values, strict=True)]
         body.append(f'<polyline fill="none" stroke="{colour(k)}" stroke-width="2.5" points="'
                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
-        body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour(k)}"/>' for x, y in pts]
+        if n <= 31:  # a dot per day while days are few enough to tell apart
+            body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour(k)}"/>'
+                     for x, y in pts]
     body += _x_labels(labels, xs)
     body += _legend([n for n, _ in series], H - 12)
     return _svg(ident, title, desc, body)

@@ -135,12 +135,13 @@ def _over_time(snaps: dict[Part, list[tuple[datetime, Counts]]], zone: Any
     out = []
     for d in days:
         end = datetime.combine(d + timedelta(days=1), time(), zone)
-        total = Counts()
+        start, total, taken = end - timedelta(days=1), Counts(), 0
         for v in snaps.values():
             known = [c for t, c in v if t < end]
             if known:
                 total = total + known[-1]
-        out.append(DayEngagement(d, total))
+            taken += sum(1 for t, _ in v if start <= t < end)
+        out.append(DayEngagement(d, total, taken))
     return out
 
 

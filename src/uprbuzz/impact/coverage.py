@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from uprbuzz.upr_record import Record
 
-PARAGRAPH = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3})(?!\d|\.\d)")
+PARAGRAPH = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}(?:bis|ter)?)(?!\w|\.\d)")
 SYMBOL = re.compile(r"\b([A-Z]/HRC/\d+/\d+)(?:/Add\.\d+)?")
 CARD_FIELDS = ("paragraph", "record", "link")
 SHARED_LINKS = ("document",)  # a link every paragraph of a report has (Record.links)

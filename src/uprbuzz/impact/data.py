@@ -54,6 +54,7 @@ class DayPosts:
 class DayEngagement:
     day: date
     counts: Counts  # everything known by the end of the day (each part's freshest snapshot)
+    taken: int = 0  # snapshots taken that day (the tables list only days with some)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class ImpactData:
             "totals": self.totals.as_dict(),
             "per_day": [{"day": d.day.isoformat(), "counts": dict(d.counts), "total": d.total}
                         for d in self.per_day],
-            "engagement": [{"day": d.day.isoformat(), **d.counts.as_dict()}
+            "engagement": [{"day": d.day.isoformat(), **d.counts.as_dict(), "taken": d.taken}
                            for d in self.engagement],
             "top_posts": [{"post_id": p.post_id, "text": p.text, **p.counts.as_dict(),
                            "links": dict(p.links)} for p in self.top_posts],
@@ -151,6 +152,8 @@ class ImpactData:
 
 
 # --- tables: the HTML's data tables and the CSV ------------------------------------------------
+# The JSON and the charts have every day of a span (time runs evenly along an axis); the tables
+# skip the days on which nothing happened, which add no number.
 Cell = int | float | str | date | None | tuple[tuple[str, str], ...]  # the last: (label, url)
 
 
@@ -183,11 +186,11 @@ def tables(d: ImpactData) -> list[Table]:
         Column("day", "Day", kind="day"),
         *(Column(f"channel:{c}", c, literal=True, kind="int") for c in ch),
         Column("total", "Total", kind="int")),
-        [(r.day, *(r.counts.get(c, 0) for c in ch), r.total) for r in d.per_day])
+        [(r.day, *(r.counts.get(c, 0) for c in ch), r.total) for r in d.per_day if r.total])
     counts = tuple(Column(k, k.capitalize(), kind="int") for k in (*COUNTS, "interactions"))
     engagement = Table("engagement", (Column("day", "Day", kind="day"), *counts), [
         (r.day, r.counts.likes, r.counts.reposts, r.counts.replies, r.counts.quotes,
-         r.counts.interactions) for r in d.engagement])
+         r.counts.interactions) for r in d.engagement if r.taken])
     top = Table("top_posts", (
         Column("rank", "Rank", kind="int"), Column("post", "Post"), Column("text", "Text"),
         *counts, Column("impressions", "Impressions", kind="int"),
@@ -212,5 +215,5 @@ def tables(d: ImpactData) -> list[Table]:
         Column("parts_usd", "Posts (USD)", kind="usd"), Column("reads", "Paid reads", kind="int"),
         Column("reads_usd", "Reads (USD)", kind="usd"), Column("usd", "Total (USD)", kind="usd")),
         [(r.day, r.parts, round(r.parts_usd, 6), r.reads, round(r.reads_usd, 6), round(r.usd, 6))
-         for r in d.x_spend])
+         for r in d.x_spend if r.parts or r.reads])
     return [summary, per_day, engagement, top, themes, records, positions, spend]

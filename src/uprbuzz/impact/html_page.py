@@ -136,7 +136,9 @@ def _table(t: Table, caption: str, w: Words, first_is_header: bool = True) -> st
             else:
                 cells.append(f'<td class="n">{html}</td>' if num else f"<td>{html}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll" role="region" tabindex="0" aria-labelledby="{ident}">'
+    # the scrolling region is named apart from its section (landmarks must be told apart)
+    region = w("Table: {caption}", caption=caption)
+    return (f'<div class="scroll" role="region" tabindex="0" aria-label="{escape(region)}">'
             f'<table><caption id="{ident}">{escape(caption)}</caption><thead><tr>{head}</tr>'
             f'</thead><tbody>{"".join(rows)}</tbody></table></div>')
 
@@ -218,7 +220,8 @@ def _positions(d: ImpactData, w: Words, t: Table) -> str:
     if not d.records:
         return _empty(w("No recommendation imported yet (uprbuzz records import)."))
     keys = list(d.positions)
-    desc = "; ".join(f"{w(POSITION.get(k, k))}: {w.num(d.positions[k])}" for k in keys) + "."
+    desc = "; ".join(w("{label}: {n}", label=w(POSITION.get(k, k)), n=w.num(d.positions[k]))
+                     for k in keys) + "."
     svg = charts.bars("c-positions", w("The State’s positions"), desc,
                       [w(POSITION.get(k, k)) for k in keys], [d.positions[k] for k in keys], w.num)
     return _fig(svg, desc) + _table(t, w("Recommendations per position"), w)
