@@ -110,7 +110,7 @@ class Run:
 
 def test_without_the_secret_the_ledger_travels_on_the_state_branch() -> None:
     run = Run(secrets={}).run(execute=False)
-    assert BRANCH_STEPS <= run.ran()
+    assert run.ran() >= BRANCH_STEPS
     assert "uprbuzz tick" in run.ran()
 
 

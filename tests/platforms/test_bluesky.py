@@ -314,7 +314,7 @@ def _fake_jwt(exp: int) -> str:
 
 
 @pytest.mark.parametrize("kind", ["invalid", "expired"])
-def test_dead_stored_session_gives_exactly_one_password_login(
+def test_dead_stored_session_is_refreshed_or_gives_exactly_one_password_login(
         pds: Any, bsky_config: BlueskyConfig, kind: str) -> None:
     store: dict[str, str] = {}
     seed = platform(bsky_config, store)
@@ -331,7 +331,12 @@ def test_dead_stored_session_gives_exactly_one_password_login(
     t = CountingTransport()
     p = platform(bsky_config, store, transport=t)
     [remote] = p.publish([OutgoingPart(f"after {kind} session")], p.new_keys(1))
-    assert t.logins == 1 and p.password_logins == 1
+    if kind == "invalid":  # the refresh token still works: refreshed, no password needed
+        assert t.calls["com.atproto.server.refreshSession"] == 1
+        assert t.logins == 0 and p.password_logins == 0
+    else:  # the refresh token was revoked too: exactly one password login
+        assert t.logins == 1 and p.password_logins == 1
+    assert t.calls["com.atproto.repo.applyWrites"] == 2  # refused once (token), then applied
     assert store["s"] != dead  # the new session was saved
     assert get_record(pds, remote)["value"]["text"] == f"after {kind} session"
     t2 = CountingTransport()

@@ -1,4 +1,4 @@
-"""Bluesky through the atproto SDK (imported lazily, inside methods).
+"""Bluesky over XRPC (``bluesky_xrpc``: httpx, records built as JSON by ``bluesky_build``).
 
 Exactly-once support:
 - ``new_keys`` mints TIDs that the publish loop stores *before* sending; every post is created at
@@ -10,23 +10,23 @@ Exactly-once support:
   instead of raising. ``DuplicateContent`` is raised only when some keys exist and others do
   not, which an atomic write cannot produce (someone else wrote there).
 
-Session: the stored session string is resumed (no request); a password login happens only when
-the server says that session is unusable (expired/revoked/invalid token), at most once per
-instance. CREATE and REFRESH events are persisted through ``session_save``.
+Session: the stored session string is resumed (no request); when the server says its access token
+is unusable it is refreshed, and a password login happens only when that fails too (revoked),
+at most once per instance. Every new session is persisted through ``session_save``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uprbuzz.config import BlueskyConfig
 from uprbuzz.platforms import bluesky_records as rec
 from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
+    Counts,
     DuplicateContent,
     KeySeed,
     OutgoingPart,
@@ -39,6 +39,9 @@ from uprbuzz.platforms.base import (
 )
 from uprbuzz.platforms.bluesky_errors import error_name, is_token_error, map_error, status_of
 from uprbuzz.platforms.limits import BLUESKY
+
+if TYPE_CHECKING:
+    from uprbuzz.platforms.bluesky_xrpc import Session, XrpcClient
 
 _tid_clock = rec.TidClock()  # one per process: keys stay monotonic across instances
 
@@ -65,53 +68,47 @@ class BlueskyPlatform:
 
     # --- session -------------------------------------------------------------------------
 
-    def _new_client(self) -> Any:
-        from atproto import Client
-        from atproto_client.request import Request
+    def _new_client(self) -> XrpcClient:
+        from uprbuzz.platforms.bluesky_xrpc import XrpcClient
 
-        kw: dict[str, Any] = {"timeout": self.config.timeout}
-        if self._transport is not None:
-            kw["transport"] = self._transport
-        client = Client(base_url=self.config.pds_url, request=Request(**kw))
-
-        def on_change(event: Any, session: Any) -> None:
-            if event.value in ("create", "refresh") and self._session_save is not None:
+        def on_session(session: Session) -> None:
+            if self._session_save is not None:
                 self._session_save(session.export())
 
-        client.on_session_change(on_change)
-        return client
+        return XrpcClient(self.config.pds_url, timeout=self.config.timeout,
+                          transport=self._transport, on_session=on_session)
 
-    def _ensure(self) -> Any:
+    def _ensure(self) -> XrpcClient:
         if self._client is not None:
             return self._client
         stored = self._session_load() if self._session_load else None
         if stored:
             client = self._new_client()
             try:
-                client.login(session_string=stored, fetch_bsky_profile=False)
-                sess = client._session
+                sess = client.resume(stored)
                 if self._same_account(sess.handle, sess.did):
                     self._client, self._did, self._handle = client, sess.did, sess.handle
                     return client
                 self._log("bluesky: stored session belongs to another account; logging in")
-            except Exception:  # noqa: BLE001 - an unreadable session string: log in instead
+            except ValueError:  # a session string of another version: log in instead
                 self._log("bluesky: stored session unreadable; logging in")
+            client.close()
         return self._password_login()
 
     def _same_account(self, handle: str, did: str) -> bool:
         want = (self.config.handle or "").lstrip("@").lower()
         return not want or want in (handle.lower(), did.lower())
 
-    def _password_login(self) -> Any:
+    def _password_login(self) -> XrpcClient:
         if not self.config.has_credentials:
             raise AuthFailed("no Bluesky handle/app password configured (set UPRBUZZ_BLUESKY_HANDLE "
                              "and UPRBUZZ_BLUESKY_PASSWORD)", platform=self.name)
-        client = self._new_client()
+        client = self._client or self._new_client()
         self.password_logins += 1
         self._log(f"bluesky: password login for {self.config.handle}")
         try:
-            client.login(self.config.handle, self.config.password.reveal(),  # type: ignore[union-attr]
-                         fetch_bsky_profile=False)
+            sess = client.login(self.config.handle or "",
+                                self.config.password.reveal())  # type: ignore[union-attr]
         except Exception as e:  # noqa: BLE001
             err = map_error(e, write=False, what="login")
             if status_of(e) == 401:
@@ -119,12 +116,13 @@ class BlueskyPlatform:
                                  f"password ({err.message})", platform=self.name, status=401)
             raise err from e
         self._client, self._fresh_login = client, True
-        self._did, self._handle = client._session.did, client._session.handle
+        self._did, self._handle = sess.did, sess.handle
         return client
 
-    def _call(self, fn: Callable[[Any], Any], *, write: bool, what: str) -> Any:
-        """Run ``fn(client)``; on a dead session log in once with the password and rerun
-        (safe for writes: a request refused for its token was not applied)."""
+    def _call(self, fn: Callable[[XrpcClient], dict[str, Any]], *, write: bool,
+              what: str) -> dict[str, Any]:
+        """Run ``fn(client)``; on a dead session refresh it (or log in once with the password)
+        and rerun: safe for writes, a request refused for its token was not applied."""
         client = self._ensure()
         try:
             return fn(client)
@@ -132,7 +130,12 @@ class BlueskyPlatform:
             if not is_token_error(e) or self._fresh_login:
                 raise map_error(e, write=write, what=what) from e
             self._log(f"bluesky: stored session refused ({error_name(e) or type(e).__name__})")
-        client = self._password_login()
+        try:
+            client.refresh()  # the refresh token outlives the access token by months
+        except Exception as e:  # noqa: BLE001
+            if not is_token_error(e) and status_of(e) not in (400, 401):
+                raise map_error(e, write=False, what="refreshSession") from e
+            client = self._password_login()
         try:
             return fn(client)
         except Exception as e:  # noqa: BLE001
@@ -142,20 +145,15 @@ class BlueskyPlatform:
 
     def _procedure(self, nsid: str, body: Any, *, what: str, write: bool = True,
                    encoding: str = "application/json") -> dict[str, Any]:
-        content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        resp = self._call(lambda c: c.invoke_procedure(nsid, content=content, input_encoding=encoding),
+        return self._call(lambda c: c.procedure(nsid, body, encoding=encoding),
                           write=write, what=what)
-        return resp.content if isinstance(resp.content, dict) else {}
 
-    def _query(self, nsid: str, params: Any, *, what: str) -> dict[str, Any]:
-        resp = self._call(lambda c: c.invoke_query(nsid, params=params), write=False, what=what)
-        return resp.content if isinstance(resp.content, dict) else {}
+    def _query(self, nsid: str, params: dict[str, Any], *, what: str) -> dict[str, Any]:
+        return self._call(lambda c: c.query(nsid, params), write=False, what=what)
 
     def _get_record(self, rkey: str) -> dict[str, Any] | None:
-        from atproto_client import models
-
         self._ensure()
-        params = models.ComAtprotoRepoGetRecord.Params(repo=self._did, collection=rec.POST, rkey=rkey)
+        params = {"repo": self._did, "collection": rec.POST, "rkey": rkey}
         try:
             return self._query("com.atproto.repo.getRecord", params, what=f"getRecord {rkey}")
         except Rejected as e:
@@ -166,11 +164,8 @@ class BlueskyPlatform:
     # --- Platform protocol ---------------------------------------------------------------
 
     def verify(self) -> Account:
-        from atproto_client import models
-
         self._ensure()
-        out = self._query("com.atproto.repo.describeRepo",
-                          models.ComAtprotoRepoDescribeRepo.Params(repo=self._did), what="verify")
+        out = self._query("com.atproto.repo.describeRepo", {"repo": self._did}, what="verify")
         return Account(self.name, out.get("did", self._did or ""), out.get("handle", self._handle or ""))
 
     def new_keys(self, count: int, seed: KeySeed | None = None) -> list[str | None]:
@@ -255,6 +250,12 @@ class BlueskyPlatform:
         self._procedure("com.atproto.repo.deleteRecord",
                         {"repo": repo, "collection": rec.POST, "rkey": rkey}, what=f"delete {rkey}")
 
+    def metrics(self, remotes: Sequence[Remote]) -> dict[str, Counts]:
+        """Likes, reposts, replies and quotes from the channel's AppView (``read_url``)."""
+        from uprbuzz.platforms.bluesky_metrics import read_metrics
+
+        return read_metrics(self.config, remotes)
+
     # --- helpers used by bluesky_build -----------------------------------------------------
 
     def upload_blob(self, data: bytes, mime: str) -> dict[str, Any]:
@@ -266,13 +267,11 @@ class BlueskyPlatform:
         return blob
 
     def resolve_handle(self, handle: str) -> str | None:
-        from atproto_client import models
-
         handle = handle.lstrip("@").lower()
         if handle not in self._dids:
             try:
                 out = self._query("com.atproto.identity.resolveHandle",
-                                  models.ComAtprotoIdentityResolveHandle.Params(handle=handle),
+                                  {"handle": handle},
                                   what=f"resolveHandle {handle}")
                 self._dids[handle] = out.get("did")
             except (Rejected, TransientError) as e:
@@ -285,10 +284,8 @@ class BlueskyPlatform:
         """A reply needs the parent's CID; fetch it when the ledger did not keep one."""
         if remote.cid:
             return remote
-        from atproto_client import models
-
         repo, _, rkey = remote.uri[len("at://"):].split("/")
-        params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=rec.POST, rkey=rkey)
+        params = {"repo": repo, "collection": rec.POST, "rkey": rkey}
         got = self._query("com.atproto.repo.getRecord", params, what=f"getRecord {rkey} (reply parent)")
         return Remote(remote.platform, remote.id, remote.url, uri=remote.uri, cid=str(got.get("cid", "")))
 
