@@ -148,7 +148,8 @@ def test_sixty_day_campaign_across_dst_ticks_each_occurrence_out_once(  # type: 
         tmp_path: Path, xapi, bsky_config) -> None:
     root = project(tmp_path / "p", {}, zone="America/New_York")
     (root / "uprbuzz.toml").write_text(
-        '[project]\nname = "dst"\ntimezone = "America/New_York"\nlate_limit = "30m"\n')
+        '[project]\nname = "dst"\ntimezone = "America/New_York"\nlate_limit = "30m"\n'
+        '[engagement]\nenabled = false\n')  # publishing only (snapshots: test_engagement.py)
     (root / "schedules").mkdir()
     (root / "schedules" / "countdown.toml").write_text(CAMPAIGN)
     env = pub_env(xapi, bsky_config)

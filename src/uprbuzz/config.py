@@ -115,6 +115,8 @@ class BlueskyConfig:
     password: Secret | None = None  # an app password
     image_budget: int | None = None  # bytes per image; None: the platform's default (platforms/limits.py)
     timeout: float = 30.0
+    # where engagement is read (app.bsky.feed.getPosts is an AppView method, not the PDS's)
+    read_url: str = "https://public.api.bsky.app"
 
     @property
     def has_credentials(self) -> bool:
@@ -154,6 +156,7 @@ class Channel:
     account: Account
     langs: tuple[str, ...] = ()  # languages it publishes (BCP 47 primary tags match); (): any
     max_characters: int | None = None  # Mastodon: the instance's limit, for `check`
+    engagement: bool | None = None  # read its engagement back; None: as [engagement] says
 
     @property
     def enabled(self) -> bool:
@@ -168,6 +171,27 @@ def env_prefix(channel: str) -> str:
     import re
 
     return "UPRBUZZ_" + re.sub(r"[^A-Z0-9]", "_", channel.upper()) + "_"
+
+
+DEFAULT_AFTER = ("1h", "24h", "7d")
+
+
+@dataclass(frozen=True)
+class EngagementConfig:
+    """``[engagement]``: when snapshots are taken after each publication, and whether X's
+    (paid) reads are on for every X channel (a channel's own ``engagement`` key wins)."""
+
+    enabled: bool = True
+    after: tuple[tuple[str, timedelta], ...] = tuple((a, parse_duration(a)) for a in DEFAULT_AFTER)
+    x: bool = False
+
+    def channels(self, config: Config) -> tuple[Channel, ...]:
+        """The enabled channels whose engagement is read."""
+        if not self.enabled:
+            return ()
+        return tuple(c for c in config.enabled_channels
+                     if (c.engagement if c.engagement is not None
+                         else (self.x if c.platform == "x" else True)))
 
 
 @dataclass(frozen=True)
@@ -190,6 +214,7 @@ class Config:
     budget: Mapping[str, Any] = field(default_factory=dict)
     brand: Mapping[str, Any] = field(default_factory=dict)
     feeds: tuple[Mapping[str, Any], ...] = ()
+    engagement: EngagementConfig = field(default_factory=lambda: EngagementConfig())
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Problems read_config met (each at its place); load_config refuses a Config with any.
     problems: tuple[ConfigError, ...] = ()
@@ -336,6 +361,8 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         password=_secret(env, "UPRBUZZ_BLUESKY_PASSWORD"),
         image_budget=r.get("platforms.bluesky", "image_budget", None, _bytes),
         timeout=r.get("platforms.bluesky", "timeout", 30.0, _seconds),
+        read_url=env.get("UPRBUZZ_BLUESKY_READ_URL")
+        or r.get("platforms.bluesky", "read_url", BlueskyConfig.read_url, _url),
     )
     channels = _channels(r, env, x, bs, data)
     return Config(
@@ -354,6 +381,7 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
         budget=r.table("budget"),
         brand=r.table("brand"),
         feeds=tuple(f for f in data.get("feeds", ()) if isinstance(f, Mapping)),
+        engagement=_engagement(r),
         raw=data,
         problems=tuple(sorted(r.problems, key=lambda e: (e.line or 0, e.column or 0))),
         locations=r.locs,
@@ -364,10 +392,35 @@ def read_config(root: Path | None = None, env: Mapping[str, str] | None = None) 
 
 _CHANNEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_KEYS = {
-    "x": ("platform", "enabled", "url", "langs", "timeout"),
-    "bluesky": ("platform", "enabled", "url", "langs", "timeout", "handle", "image_budget"),
-    "mastodon": ("platform", "enabled", "url", "langs", "timeout", "visibility", "max_characters"),
+    "x": ("platform", "enabled", "url", "langs", "timeout", "engagement"),
+    "bluesky": ("platform", "enabled", "url", "langs", "timeout", "handle", "image_budget",
+                "read_url", "engagement"),
+    "mastodon": ("platform", "enabled", "url", "langs", "timeout", "visibility", "max_characters",
+                 "engagement"),
 }
+
+
+def _engagement(r: _Reader) -> EngagementConfig:
+    """``[engagement]``: ``after`` (delays such as "1h", "24h", "7d"), ``x``, ``enabled``."""
+    sec = "engagement"
+    for key in r.table(sec):
+        if key not in ("after", "x", "enabled"):
+            r.problem(sec, key, f"unknown key '{key}' in [engagement] (known: after, x, enabled)")
+    return EngagementConfig(enabled=r.get(sec, "enabled", True, _bool),
+                            after=r.get(sec, "after", EngagementConfig.after, _stages),
+                            x=r.get(sec, "x", False, _bool))
+
+
+def _stages(v: Any) -> tuple[tuple[str, timedelta], ...]:
+    if not isinstance(v, list) or not v or not all(isinstance(i, str) for i in v):
+        raise TypeError(f"expected a list of delays such as [\"1h\", \"24h\", \"7d\"], not {v!r}")
+    out = sorted(((i.strip().lower(), parse_duration(i)) for i in v), key=lambda s: s[1])
+    for (a, da), (b, db) in zip(out, out[1:], strict=False):
+        if da == db:
+            raise ValueError(f"{a!r} and {b!r} are the same delay")
+    if out[0][1] <= timedelta(0):
+        raise ValueError("a snapshot delay must be greater than 0")
+    return tuple(out)
 
 
 def _channels(r: _Reader, env: Mapping[str, str], x: XConfig, bs: BlueskyConfig,
@@ -427,7 +480,9 @@ def _channels(r: _Reader, env: Mapping[str, str], x: XConfig, bs: BlueskyConfig,
                                  handle=env.get(pre + "HANDLE") or r.get(sec, "handle", None, _str),
                                  password=_secret(env, pre + "PASSWORD"),
                                  image_budget=r.get(sec, "image_budget", None, _bytes),
-                                 timeout=timeout)
+                                 timeout=timeout,
+                                 read_url=env.get(pre + "READ_URL")
+                                 or r.get(sec, "read_url", BlueskyConfig.read_url, _url))
         else:
             api = env.get(pre + "API_URL") or url
             if not api and enabled:
@@ -438,7 +493,8 @@ def _channels(r: _Reader, env: Mapping[str, str], x: XConfig, bs: BlueskyConfig,
                                   visibility=r.get(sec, "visibility", "public", _visibility),
                                   timeout=timeout)
         out.append(Channel(name, platform, acct, langs,
-                           r.get(sec, "max_characters", None, _positive_int)))
+                           r.get(sec, "max_characters", None, _positive_int),
+                           r.get(sec, "engagement", None, _bool)))
     return tuple(out)
 
 

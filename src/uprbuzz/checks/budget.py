@@ -9,7 +9,10 @@
     main-es = 20         # a channel's own daily cap (any [channels.NAME]), within its platform's
     x_post_usd = 0.015   # X pay-per-use: a post...
     x_url_post_usd = 0.20  # ...and a post whose text holds a URL (defaults: platforms.limits.X)
+    x_read_usd = 0.005   # an engagement read of a post ([engagement] x = true)...
+    x_owned_read_usd = 0.001  # ...and of the reading account's own post (what uprbuzz reads)
     x_daily_usd = 5.0    # optional: never spend more than this on X in one local day
+                         # (posts and reads together; reads stop when it is reached)
 
 Days are local days in the project zone. The publish loop asks ``defer_reason`` before it
 claims a post; ``uprbuzz plan`` asks ``plan_days`` for per-day totals and warnings.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -44,8 +47,14 @@ class Store(Protocol):
 # Editorial defaults, not platform limits: far below X's and Bluesky's rate limits
 # (platforms.limits), which a campaign should never approach.
 DEFAULT_CAPS = {"x": 50, "bluesky": 300, "mastodon": 300}
-KEYS = (*PLATFORMS, "x_post_usd", "x_url_post_usd", "x_daily_usd")  # and channel names
+KEYS = (*PLATFORMS, "x_post_usd", "x_url_post_usd", "x_read_usd", "x_owned_read_usd",
+        "x_daily_usd")  # and channel names
+X_READ = "x_read"  # the ledger event of one paid read (store/engagement.py writes it)
 COUNTED = ("sent", "claimed", "unknown")  # landed or may have landed
+
+
+def _utc(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def has_url(text: str) -> bool:
@@ -78,6 +87,8 @@ class Budget:
     x_post_usd: float = X.post_usd
     x_url_post_usd: float = X.url_post_usd
     x_daily_usd: float | None = None
+    x_read_usd: float = X.read_usd
+    x_owned_read_usd: float = X.owned_read_usd
     # channel -> platform (legacy projects: x -> x, bluesky -> bluesky)
     platform_of: Mapping[str, str] = field(
         default_factory=lambda: {"x": "x", "bluesky": "bluesky"})
@@ -101,7 +112,9 @@ class Budget:
             return cls(caps, config.zone,
                        float(raw.get("x_post_usd", X.post_usd)),
                        float(raw.get("x_url_post_usd", X.url_post_usd)),
-                       None if usd is None else float(usd), platform_of)
+                       None if usd is None else float(usd),
+                       float(raw.get("x_read_usd", X.read_usd)),
+                       float(raw.get("x_owned_read_usd", X.owned_read_usd)), platform_of)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"[budget] values must be numbers ({e})") from e
 
@@ -148,7 +161,36 @@ class Budget:
             n += 1
             if priced and self._platform(r["channel"]) == "x":
                 usd += self.part_cost(r["text"])
+        if priced:
+            usd += self.read_spend(store, [c for c in names if self._platform(c) == "x"], day)
         return n, usd
+
+    def read_spend(self, store: Store, channels: Iterable[str], day: date) -> float:
+        """Dollars of paid X engagement reads on ``channels`` on local ``day``."""
+        names = list(channels)
+        if not names:
+            return 0.0
+        start = datetime.combine(day, time(0), tzinfo=self.zone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
+        rows = store.db.query(  # times are UTC ISO text (store/engagement.iso): they sort
+            f"SELECT detail FROM events WHERE event = ? AND at >= ? AND at < ? "
+            f"AND channel IN ({','.join('?' * len(names))})",
+            (X_READ, _utc(start), _utc(end), *names))
+        return sum(float(r["detail"]) for r in rows)
+
+    def read_price(self, owned: bool) -> float:
+        return self.x_owned_read_usd if owned else self.x_read_usd
+
+    def reads_left(self, store: Store, when: datetime, owned: bool = True) -> int | None:
+        """How many more X reads fit under ``x_daily_usd`` on ``when``'s local day, after the
+        posts and reads already paid on every X channel; None: no spending limit."""
+        if self.x_daily_usd is None:
+            return None
+        _, spent = self.used(store, "x", self.day_of(when))
+        price = self.read_price(owned)
+        # in micro-dollars: 0.047 - 0.045 must leave room for two $0.001 reads, not 1.999
+        room = round(self.x_daily_usd * 1e6) - round(spent * 1e6)
+        return max(0, room // max(1, round(price * 1e6)))
 
     def _lanes(self, lanes: str | Iterable[str]) -> list[str]:
         names = [lanes] if isinstance(lanes, str) else list(lanes)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("uprbuzz.cli.sandbox_cmds:sandbox", "Run local stand-ins of X and Bluesky for rehearsal and tests."),
     "run": ("uprbuzz.cli.schedule_cmds:run", "Run the scheduler daemon (publishes each post on time)."),
     "tick": ("uprbuzz.cli.schedule_cmds:tick", "Publish what is due now (for cron / CI schedules)."),
+    "engagement": ("uprbuzz.cli.engagement_cmds:engagement", "Likes, reposts, replies read back after publishing: snapshot, show."),
     "feeds": ("uprbuzz.cli.feeds_cmds:feeds", "Turn the blog feed into posts (poll, preview)."),
     "render": ("uprbuzz.cli.cards_cmds:render", "Render a share card from a template."),
     "preview": ("uprbuzz.cli.cards_cmds:preview", "Contact sheet of every queued post's images with alt text."),

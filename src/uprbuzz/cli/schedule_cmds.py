@@ -41,7 +41,8 @@ def run(rescan: float) -> None:
 @click.command()
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
 def tick(quiet: bool) -> None:
-    """Publish everything due now (within the late limit), then exit.
+    """Publish everything due now (within the late limit), take the engagement snapshots
+    that are due (docs/engagement.md), then exit.
 
     For cron or a scheduled CI workflow. Overlapping runs are safe: a second tick while
     one is running exits at once; two runs in the same minute never post twice. Exit
@@ -68,5 +69,11 @@ def tick(quiet: bool) -> None:
                 click.echo(item.line())
     if result.report is not None:
         click.echo(result.report.summary())
+    if result.engagement is not None and result.engagement.channels:
+        if quiet:  # what needs a person: a channel that could not be read
+            for c in result.engagement.channels:
+                if c.error or c.stopped:
+                    click.echo(c.line())
+        click.echo(result.engagement.summary())
     if not result.ok:
         sys.exit(1)

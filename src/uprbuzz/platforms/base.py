@@ -107,6 +107,18 @@ class Remote:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """A published post's engagement as its platform reports it (``Platform.metrics``)."""
+
+    likes: int = 0  # X likes, Bluesky likes, Mastodon favourites
+    reposts: int = 0  # retweets, reposts, reblogs
+    replies: int = 0
+    quotes: int = 0  # Mastodon: quotes_count where the server has quotes, else 0
+    impressions: int | None = None  # X's impression_count; None where not given
+    owned: bool = True  # read by its own author's account (X prices such reads lower)
+
+
+@dataclass(frozen=True)
 class Account:
     platform: str
     id: str
@@ -167,6 +179,11 @@ class Platform(Protocol):
 
     def delete(self, remote: Remote) -> None:
         """Delete one published part; deleting what is already gone is not an error."""
+        ...
+
+    def metrics(self, remotes: Sequence[Remote]) -> dict[str, Counts]:
+        """The engagement of published parts (at most ``limits.max_reads`` per call: one
+        request), keyed by ``Remote.id``; a part the platform no longer shows is left out."""
         ...
 
 

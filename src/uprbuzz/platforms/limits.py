@@ -44,6 +44,7 @@ class Limits:
     max_alt: int = NO_LIMIT  # characters of alt text per image
     formats: tuple[str, ...] | None = None  # Pillow format names taken as they are; None: any
     atomic_threads: bool = False  # True: a whole thread is one write (Bluesky applyWrites)
+    max_reads: int = 1  # posts whose engagement one read request returns (metrics batches)
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: _frozen({}), hash=False)
 
     def formats_text(self) -> str:
@@ -58,6 +59,8 @@ class XLimits(Limits):
     gif_alone: bool = False  # an animated GIF must be the only image of its post
     post_usd: float = 0.0  # pay-per-use price of one post...
     url_post_usd: float = 0.0  # ...and of a post whose text holds a URL
+    read_usd: float = 0.0  # a post read (engagement), ...
+    owned_read_usd: float = 0.0  # ...and one of the reading account's own posts
 
     def image_cap(self, animated: bool) -> int:
         return self.max_gif_bytes if animated else self.max_image_bytes
@@ -141,9 +144,17 @@ X = XLimits(
         "POST /2/media/upload/:id/append": RateLimit(1875, 900),
         "POST /2/media/upload/:id/finalize": RateLimit(1875, 900),
         "POST /2/media/metadata": RateLimit(500, 900),
+        "GET /2/tweets": RateLimit(900, 900),  # post lookup (engagement reads)
+        "POST /2/users/:id/likes": RateLimit(1000, 86_400),  # the stand-in's likes and
+        "POST /2/users/:id/retweets": RateLimit(50, 900),  # retweets (tests engage)
     }),
     post_usd=0.015,
     url_post_usd=0.20,
+    # Pay-per-use reads (x-api.md §6: "reads $0.005 each"); reading the account's own posts is
+    # an "owned read" at $0.001. One resource returned is one read.
+    read_usd=0.005,
+    owned_read_usd=0.001,
+    max_reads=100,  # GET /2/tweets?ids= takes 1..100 ids
 )
 
 BLUESKY = BlueskyLimits(
@@ -158,6 +169,7 @@ BLUESKY = BlueskyLimits(
     max_alt=2000,  # no lexicon limit; the app's MAX_ALT_TEXT
     formats=WEB_FORMATS,  # blobs take image/*; anything else is re-encoded to one of these
     atomic_threads=True,
+    max_reads=25,  # app.bsky.feed.getPosts takes up to 25 uris
     max_writes=200,  # the PDS refuses a larger applyWrites
     max_langs=3,
     max_tags=8,

@@ -32,6 +32,7 @@ from uprbuzz.platforms.base import (
     Account,
     Ambiguous,
     AuthFailed,
+    Counts,
     KeySeed,
     OutgoingMedia,
     OutgoingPart,
@@ -357,6 +358,13 @@ class MastodonPlatform:
                                   extra={"parent": str(st.get("in_reply_to_id") or ""), "text": part.text})
             max_id = page[-1]["id"]
         return None
+
+    def metrics(self, remotes: Sequence[Remote]) -> dict[str, Counts]:
+        """Favourites, reblogs and replies, one status a request (see mastodon_metrics)."""
+        from uprbuzz.platforms.mastodon_metrics import read_metrics
+
+        return read_metrics(
+            lambda sid: self._call("read engagement", lambda: self.api.status(sid)), remotes)
 
     def delete(self, remote: Remote) -> None:
         try:

@@ -20,6 +20,7 @@ from uprbuzz.config import XConfig
 from uprbuzz.platforms.base import (
     Account,
     AuthFailed,
+    Counts,
     KeySeed,
     OutgoingMedia,
     OutgoingPart,
@@ -225,6 +226,12 @@ class XPlatform:
             if not token:
                 return None
         return None
+
+    def metrics(self, remotes: Sequence[Remote]) -> dict[str, Counts]:
+        """public_metrics of up to 100 posts, one paid read each (see x_metrics)."""
+        from uprbuzz.platforms.x_metrics import read_metrics
+
+        return read_metrics(self.client, self._call, self._user_id(), remotes)
 
     def delete(self, remote: Remote) -> None:
         try:

@@ -46,7 +46,8 @@ def paths(root: Path) -> dict[str, Path]:
             "x_log": base / "sandbox" / "x.log", "pds_log": base / "sandbox" / "pds.log",
             "m_state": base / "sandbox" / "mastodon-state.json",
             "m_accounts": base / "sandbox" / "mastodon-accounts.json",
-            "m_log": base / "sandbox" / "mastodon.log"}
+            "m_log": base / "sandbox" / "mastodon.log",
+            "read_log": base / "sandbox" / "bsky-read.log"}
 
 
 def load_state(root: Path) -> dict[str, Any]:
@@ -185,6 +186,21 @@ def start_bluesky(root: Path, timeout: float = 120.0) -> dict[str, Any]:
     return {"pid": proc.pid, "url": ready["pdsUrl"], **made[0], "accounts": made}
 
 
+def start_bluesky_read(root: Path, pds_url: str) -> dict[str, Any]:
+    """The read service that answers app.bsky.feed.getPosts from the PDS's records
+    (sandbox/bsky_read.py): the local PDS has no AppView to count likes and reposts."""
+    p = paths(root)
+    port = _free_port()
+    proc = _spawn(["uprbuzz.sandbox.bsky_read", "--port", str(port), "--pds", pds_url],
+                  p["read_log"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url + "/_admin/health", proc, 15)
+    except SandboxError as e:
+        raise SandboxError(f"Bluesky read service did not start ({e}); see {p['read_log']}") from e
+    return {"pid": proc.pid, "port": port, "url": url, "pds": pds_url}
+
+
 def start(root: Path, *, x_port: int | None = None, bluesky: bool = True,
           fresh: bool = False) -> tuple[dict[str, Any], list[str]]:
     """Start what is not running; returns (state, notes for the user).
@@ -225,6 +241,15 @@ def start(root: Path, *, x_port: int | None = None, bluesky: bool = True,
         else:
             state["bluesky"] = start_bluesky(root)
             notes.append(f"local PDS started at {state['bluesky']['url']} as {state['bluesky']['handle']}")
+    b, r = state.get("bluesky"), state.get("bluesky_read")
+    if b and r and alive(r.get("pid")) and r.get("pds") == b["url"]:
+        notes.append(f"Bluesky read service already running at {r['url']} (pid {r['pid']})")
+    elif b:
+        if r:
+            _terminate(int(r["pid"]))  # it read an earlier PDS
+        state["bluesky_read"] = start_bluesky_read(root, b["url"])
+        notes.append(f"Bluesky read service (getPosts: likes, reposts, replies, quotes) started "
+                     f"at {state['bluesky_read']['url']}")
     state["started_at"] = state.get("started_at") or time.time()
     _save_state(root, state)
     return state, notes
@@ -251,6 +276,8 @@ def channel_env(state: dict[str, Any]) -> dict[str, str]:
             pre = env_prefix(name)
             env.update({pre + "PDS": b["url"], pre + "HANDLE": a["handle"],
                         pre + "PASSWORD": a["password"]})
+            if r := state.get("bluesky_read"):  # engagement: getPosts, counted from the PDS
+                env[pre + "READ_URL"] = r["url"]
     if m := state.get("mastodon"):
         for name, a in zip(CHANNELS["mastodon"], m.get("accounts") or [], strict=False):
             pre = env_prefix(name)
@@ -288,8 +315,8 @@ def _terminate(pid: int, timeout: float = 15.0) -> bool:
 
 def stop(root: Path) -> list[str]:
     state, notes = load_state(root), []
-    for name, label in (("bluesky", "local PDS"), ("x", "X stand-in"),
-                        ("mastodon", "Mastodon stand-in")):
+    for name, label in (("bluesky_read", "Bluesky read service"), ("bluesky", "local PDS"),
+                        ("x", "X stand-in"), ("mastodon", "Mastodon stand-in")):
         s = state.get(name)
         if s and _terminate(int(s["pid"])):
             notes.append(f"stopped {label} (pid {s['pid']})")

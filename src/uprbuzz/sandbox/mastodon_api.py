@@ -131,7 +131,7 @@ def media_view(store: MastodonStore, rec: dict[str, Any], base_url: str) -> dict
 
 
 def status_view(store: MastodonStore, s: dict[str, Any], base_url: str, *,
-                source: bool = False) -> dict[str, Any]:
+                source: bool = False, viewer: str | None = None) -> dict[str, Any]:
     domain = store.instance.domain
     acct = store.account(s["account_id"])
     assert acct is not None
@@ -145,8 +145,12 @@ def status_view(store: MastodonStore, s: dict[str, Any], base_url: str, *,
         "url": f"https://{domain}/@{acct.username}/{s['id']}",
         "replies_count": sum(1 for o in store.statuses
                              if o["in_reply_to_id"] == s["id"] and not o["deleted"]),
-        "reblogs_count": 0, "favourites_count": 0, "quotes_count": 0, "edited_at": None,
-        "favourited": False, "reblogged": False, "muted": False, "bookmarked": False, "pinned": False,
+        # who favourited and reblogged it: mastodon_engage
+        "reblogs_count": len(s.get("reblogged_by", ())),
+        "favourites_count": len(s.get("favourited_by", ())), "quotes_count": 0, "edited_at": None,
+        "favourited": viewer in s.get("favourited_by", ()),
+        "reblogged": viewer in s.get("reblogged_by", ()),
+        "muted": False, "bookmarked": False, "pinned": False,
         "content": content, "filtered": [], "reblog": None,
         "application": {"name": s.get("application") or "uprbuzz", "website": None},
         "account": acct.public(domain, len(store.account_statuses(acct.id))),

@@ -6,6 +6,8 @@ otherwise): ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/
 ``GET /api/v1/accounts/:id/statuses`` (limit, max_id, since_id, min_id; newest first; Link
 header), ``POST /api/v1/statuses`` (status, in_reply_to_id, media_ids[], sensitive,
 spoiler_text, visibility, language; ``Idempotency-Key``), ``GET|DELETE /api/v1/statuses/:id``,
+``POST /api/v1/statuses/:id/{favourite,unfavourite,reblog,unreblog}`` (counts in every status:
+:mod:`uprbuzz.sandbox.mastodon_engage`),
 ``POST /api/v2/media`` (file, description, focus "x,y"; 202 while processing) and
 ``/api/v1/media`` (200), ``GET /api/v1/media/:id`` (206 until processed). Without a token:
 ``GET /api/v2/instance`` (and v1) and the uploaded files. Every authenticated answer carries
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import mastodon_api as api
+from uprbuzz.sandbox import mastodon_engage as engage
 from uprbuzz.sandbox.http_serve import (
     Faults,
     JsonHandler,
@@ -84,6 +87,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str, tuple[str, ...]]] = [
      ("DELETE /api/v1/statuses/:id",)),
     ("POST", re.compile(r"^/api/v(1|2)/media$"), "POST /api/v2/media", ("POST /api/v2/media",)),
     ("GET", re.compile(r"^/api/v1/media/(\d+)$"), "GET /api/v1/media/:id", ()),
+    ("POST", re.compile(r"^/api/v1/statuses/(\d+)/(favourite|unfavourite|reblog|unreblog)$"),
+     "POST /api/v1/statuses/:id/:action", ()),
 ]
 _PUBLIC = [
     ("GET", re.compile(r"^/api/v(1|2)/instance$"), "GET /api/v2/instance"),
@@ -243,6 +248,8 @@ class _Handler(JsonHandler):
             return api.account_statuses(store, m.group(1), req, base)
         if route == "GET /api/v1/accounts/:id":
             return api.get_account(store, m.group(1))
+        if route == "POST /api/v1/statuses/:id/:action":
+            return engage.act(store, who, m.group(1), m.group(2), base)
         if route == "POST /api/v2/media":
             return api.upload_media(store, who, req, base, v2=m.group(1) == "2")
         return api.get_media(store, who, m.group(1), base)

@@ -1,10 +1,11 @@
 """An X API v2 stand-in on 127.0.0.1, for tests and ``uprbuzz sandbox``.
 
-Serves POST/DELETE /2/tweets, GET /2/users/me, GET /2/users/:id/tweets and the v2 media
-endpoints, verifies OAuth 1.0a signatures, sends rate-limit headers, and injects faults
+Serves POST/DELETE /2/tweets, GET /2/users/me, GET /2/users/:id/tweets, the v2 media
+endpoints and engagement (GET /2/tweets?ids= with public_metrics, POST /2/users/:id/likes and
+/retweets: :mod:`uprbuzz.sandbox.xapi_engage`), verifies OAuth 1.0a signatures, sends rate-limit headers, and injects faults
 (5xx, delays, 429s, connection dropped after the write). Admin routes (no auth, loopback):
 ``GET /_admin/timeline``, ``GET /_admin/counts`` (cheap: requests, live tweets per user id,
-faults by kind), ``GET|POST /_admin/faults``, ``POST /_admin/limits``,
+faults by kind), ``GET|POST /_admin/faults``, ``POST /_admin/limits``, ``POST /_admin/impressions``,
 ``POST /_admin/reset``, ``GET /_admin/health``.
 
 In-process: ``serve(port=0, accounts=[...]) -> XApiServer``; as a process:
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.sandbox import xapi_api as api
+from uprbuzz.sandbox import xapi_engage as engage
 from uprbuzz.sandbox.http_serve import (
     JsonHandler,
     QuietServer,
@@ -43,6 +45,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/2/media/upload/(\d+)/append$"), "POST /2/media/upload/:id/append"),
     ("POST", re.compile(r"^/2/media/upload/(\d+)/finalize$"), "POST /2/media/upload/:id/finalize"),
     ("POST", re.compile(r"^/2/media/metadata$"), "POST /2/media/metadata"),
+    ("GET", re.compile(r"^/2/tweets$"), "GET /2/tweets"),
+    ("POST", re.compile(r"^/2/users/(\d+)/likes$"), "POST /2/users/:id/likes"),
+    ("POST", re.compile(r"^/2/users/(\d+)/retweets$"), "POST /2/users/:id/retweets"),
 ]
 
 
@@ -103,7 +108,8 @@ def _timeline(httpd: Any) -> dict[str, Any]:
 
 def _counts(store: XStore) -> dict[str, Any]:
     with store.lock:
-        return live_counts(store.tweets, "author_id", store.requests, store.fault_log)
+        return {**live_counts(store.tweets, "author_id", store.requests, store.fault_log),
+                "reads": store.reads}
 
 
 class _Handler(JsonHandler):
@@ -183,6 +189,10 @@ class _Handler(JsonHandler):
             return api.upload_append(st, who, m.group(1), req.form())
         if route == "POST /2/media/upload/:id/finalize":
             return api.upload_finalize(st, who, m.group(1), proc)
+        if route == "GET /2/tweets":
+            return engage.lookup(st, req)
+        if route in ("POST /2/users/:id/likes", "POST /2/users/:id/retweets"):
+            return engage.engage(st, who, m.group(1), req, route.rsplit("/", 1)[1])
         return api.media_metadata(st, who, req)
 
     def _admin(self, srv: Any, req: api.Request) -> None:
@@ -204,6 +214,8 @@ class _Handler(JsonHandler):
                     srv.store.limits.update({k: tuple(v) for k, v in (req.json() or {}).items()})
                     srv.store.windows.clear()
                 return self._send(200, {"limits": srv.store.limits})
+            if req.path == "/_admin/impressions" and req.method == "POST":
+                return self._send(200, engage.set_impressions(srv.store, req.json() or {}))
             if req.path == "/_admin/reset" and req.method == "POST":
                 srv.store.clear()
                 return self._send(200, {"ok": True})

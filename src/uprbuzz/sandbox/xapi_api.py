@@ -119,7 +119,11 @@ def create_tweet(store: XStore, who: XAccount, req: Request) -> Answer:
                 return forbidden("You attempted to reply to a Tweet that is deleted or not visible to you.")
         if store.is_duplicate(who.user_id, text):
             return forbidden(DUPLICATE)
-        t = store.add_tweet(who.user_id, text, str(reply_to) if reply_to else None, media_ids)
+        quote = body.get("quote_tweet_id")
+        if quote is not None and (store.find(str(quote)) or {"deleted": True})["deleted"]:
+            return forbidden("You attempted to quote a Tweet that is deleted or not visible to you.")
+        t = store.add_tweet(who.user_id, text, str(reply_to) if reply_to else None, media_ids,
+                            str(quote) if quote is not None else None)
     return 201, {"data": _public_tweet(t, set())}
 
 

@@ -49,6 +49,7 @@ class XStore:
         self.rng = random.Random(self.faults.seed)
         self.duplicate_window = duplicate_window
         self.requests = 0
+        self.reads = 0  # posts returned by GET /2/tweets (X bills each as a read)
         self.fault_log: list[dict[str, Any]] = []
         self.state_path = Path(state_path) if state_path else None
         self._last_id = 0
@@ -112,7 +113,8 @@ class XStore:
         return any(t["author_id"] == user and not t["deleted"] and t["text"] == text
                    and t["ts"] >= cutoff for t in self.tweets)
 
-    def add_tweet(self, user: str, text: str, reply_to: str | None, media_ids: list[str]) -> dict[str, Any]:
+    def add_tweet(self, user: str, text: str, reply_to: str | None, media_ids: list[str],
+                  quote_of: str | None = None) -> dict[str, Any]:
         with self.lock:
             parent = self.find(reply_to) if reply_to else None
             tid = self.new_id()
@@ -125,6 +127,7 @@ class XStore:
                 "media_ids": list(media_ids),
                 "alt_texts": [self.media[m].get("alt_text") for m in media_ids],
                 "deleted": False,
+                "quote_tweet_id": quote_of, "liked_by": [], "retweeted_by": [], "impressions": 0,
             }
             for m in media_ids:
                 self.media[m]["used_by"] = tid

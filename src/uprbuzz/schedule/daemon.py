@@ -4,11 +4,13 @@ Both hand the actual work to :class:`uprbuzz.publish.publisher.Publisher`, which
 in the ledger before every send). This module only decides *when* to call it:
 
 * ``tick``: under an exclusive file lock (an overlapping cron run exits at once), publish what
-  is due within the late limit, then poll feeds whose interval has passed and publish what they
+  is due within the late limit, take the engagement snapshots that are due (with the publish
+  run's own logged-in clients: publish/engagement.py), then poll feeds whose interval has passed and publish what they
   brought, then store the due index that lets the next tick finish without
   parsing anything (fast_path.py).
 * ``run``: APScheduler 3.x holds one ``date`` job, "wake", set to the next moment anything can be
-  done (schedule_due.next_wake). Once a second the daemon stats ``posts/``, ``schedules/`` and
+  done (schedule_due.next_wake, or the next engagement snapshot); each wake publishes, then
+  takes the snapshots that are due. Once a second the daemon stats ``posts/``, ``schedules/`` and
   ``uprbuzz.toml`` and looks at the ledger; on any change it recomputes the wake time, so added,
   edited and deleted files (and other processes' publications) take effect without a restart.
   Feeds are polled by a :class:`FeedWorker` on a thread of its own, with a store connection of
@@ -36,6 +38,7 @@ from uprbuzz.schedule import fast_path as duecache
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
+    from uprbuzz.publish.engagement import SnapshotReport
     from uprbuzz.publish.publisher import Publisher, Report
     from uprbuzz.sources.feeds.feed_poll import Writing
     from uprbuzz.store import Store
@@ -73,13 +76,32 @@ def compute_wake(config: Config, store: Store) -> tuple[datetime | None, str]:
 
     The moment is the publish loop's due rule and does not depend on the clock, so the due
     index may keep it however the clock moves next (back included)."""
+    from uprbuzz.publish.engagement import next_snapshot_at
     from uprbuzz.schedule.wake import next_wake
     from uprbuzz.sources.gather import load_all
 
     with store.db.lock:
         mark = duecache.store_mark(store.db.conn)
     loaded = load_all(config, store)
-    return next_wake(loaded.posts, store.publications.by_post(), config), mark
+    wake = next_wake(loaded.posts, store.publications.by_post(), config)
+    snap = next_snapshot_at(config, store)  # engagement read-back: clock-free as well
+    return (snap if wake is None else wake if snap is None else min(wake, snap)), mark
+
+
+def take_snapshots(config: Config, store: Store, publisher: Publisher, now: datetime,
+                   log: Log) -> SnapshotReport | None:
+    """The engagement snapshots due at ``now``, through the publish run's own clients; a
+    failure here is logged and never undoes or stops publishing."""
+    from uprbuzz.publish.engagement import take_due
+
+    if publisher.stopping:
+        return None
+    try:
+        return take_due(config, store, publisher.platform, now, log,
+                        stopping=lambda: publisher.stopping)
+    except Exception as e:  # e.g. the ledger locked: the next run takes them
+        log(f"engagement: snapshots not taken: {type(e).__name__}: {e}")
+        return None
 
 
 def next_feed_poll(config: Config, store: Store, now: datetime) -> datetime | None:
@@ -112,6 +134,7 @@ class TickResult:
     report: Report | None = None
     feed_lines: list[str] = field(default_factory=list)
     message: str = ""
+    engagement: SnapshotReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -143,6 +166,7 @@ def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
         with Store.open(config) as store:
             publisher = publisher_factory(config, store, clock=clock, log=log)
             result.report = publisher.publish_due()
+            result.engagement = take_snapshots(config, store, publisher, clock.now(), log)
             stopped = publisher.stopping
     with exclusive(config, "feeds") as polling:
         if polling and not stopped:
@@ -295,8 +319,12 @@ class Daemon:
             except Exception as e:  # keep the daemon alive; the ledger holds what happened
                 self.log(f"publish run failed: {type(e).__name__}: {e}")
                 report = None
+            try:
+                snaps = take_snapshots(self.config, self.store, pub, self.clock.now(), self.log)
             finally:
                 self.publisher = None
+            if snaps is not None and snaps.channels:
+                self.log(snaps.summary())
             self.runs += 1
             if report is not None and report.items:
                 self.log(report.summary())

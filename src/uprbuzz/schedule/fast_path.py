@@ -5,7 +5,9 @@ the scheduler stores a *due index* (kv table, key ``due_index``): a fingerprint 
 source files (path, size, mtime of uprbuzz.toml, posts/, schedules/), a mark of the state store
 (last ledger event, stored feed posts), the environment that changes what is due, and the
 earliest moment something could become due or a feed poll is due. That moment comes from the
-publish loop's own due rule (``uprbuzz.publish.due_rule``, via ``schedule.wake.next_wake``),
+publish loop's own due rule (``uprbuzz.publish.due_rule``, via ``schedule.wake.next_wake``)
+and from the engagement snapshots' (``publish.engagement.next_snapshot_at``: the earliest
+snapshot due after a publication, read from the ledger),
 which does not read the clock: "nothing due at t" here is "no lane due at t" there for any t,
 the clock moved back included. The next tick stats the files, and when nothing changed and that
 moment is still ahead, it is done without parsing a single post. Anything else (edited files,
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from uprbuzz.config import Config
 
 INDEX_KEY = "due_index"
-INDEX_VERSION = "4"  # 4: next_due from the publish loop's due rule (older ones copied it)
+INDEX_VERSION = "5"  # 5: next_due includes the next engagement snapshot (4: publishing only)
 CONFIG_NAME = "uprbuzz.toml"
 ENV_KEYS = ("UPRBUZZ_TIMEZONE",)  # environment that changes due times (besides the files)
 

@@ -81,7 +81,7 @@ def check_project(config: Config, store: Store | None = None,
 _CONFIG_KEYS = {
     "project": ("name", "timezone", "lang", "posts", "schedules", "media", "state", "late_limit"),
     "platforms.x": ("enabled", "api_url", "timeout"),
-    "platforms.bluesky": ("enabled", "pds_url", "handle", "image_budget", "timeout"),
+    "platforms.bluesky": ("enabled", "pds_url", "handle", "image_budget", "timeout", "read_url"),
 }
 _SECRET_WORDS = ("password", "secret", "token", "consumer_key", "api_key")
 

@@ -31,6 +31,7 @@ MANUAL = "now"  # the stage of a manual read
 X_READ = "x_read"  # the event of one paid X read
 LATE = "engagement_late"
 TAKEN = "engagement"
+GONE = "engagement_gone"  # the platform no longer shows the part: it is not read again
 _COLS = "post_id, channel, part, stage, taken_at, likes, reposts, replies, quotes, impressions"
 
 Stages = Sequence[tuple[str, timedelta]]  # (name, delay after sending), in increasing delay
@@ -180,6 +181,27 @@ class Engagement:
                 [(iso(at), pid, channel, part, X_READ, repr(float(usd)))
                  for pid, part, usd in reads])
 
+    def note(self, channel: str, event: str, detail: str, at: datetime) -> None:
+        """A channel-wide event in the history (e.g. reads stopped, or failed)."""
+        self.db.execute("INSERT INTO events (at, channel, event, detail) VALUES (?,?,?,?)",
+                        (iso(at), channel, event, detail[:500]))
+
+    def last_events(self, event: str) -> dict[str, datetime]:
+        """The time of the latest ``event`` per channel."""
+        return {r[0]: datetime.fromisoformat(r[1]) for r in self.db.tuples(
+            "SELECT channel, MAX(at) FROM events WHERE event = ? GROUP BY channel", (event,))
+            if r[0] and r[1]}
+
+    def mark_gone(self, channel: str, parts: Sequence[tuple[str, int, str]], at: datetime) -> None:
+        """Parts the platform no longer shows (post id, part, where it was): never read again."""
+        if parts:
+            with self.db.transaction() as c:
+                c.executemany("INSERT INTO events (at, post_id, channel, part, event, detail) "
+                              "VALUES (?,?,?,?,?,?)",
+                              [(iso(at), pid, channel, part, GONE,
+                                f"{where} is no longer on the platform")
+                               for pid, part, where in parts])
+
     # --- reading ----------------------------------------------------------------------------
     def series(self, post_id: str | None = None, channel: str | None = None) -> list[Snapshot]:
         """Every snapshot with its part's ``sent_at``, by post, channel, part and time."""
@@ -216,15 +238,20 @@ class Engagement:
         return out
 
     def sent(self, channels: Iterable[str]) -> list[Row]:
-        """Parts sent on ``channels`` (state sent, with a time and a remote id)."""
+        """Parts sent on ``channels`` (state sent, with a time and a remote id), oldest first,
+        but those the platform no longer shows (:meth:`mark_gone`)."""
         names = list(channels)
         if not names:
             return []
-        return self.db.query(
+        marks = ",".join("?" * len(names))
+        gone = {(r[0], r[1], int(r[2])) for r in self.db.tuples(
+            f"SELECT post_id, channel, part FROM events WHERE event = ? AND channel IN ({marks})",
+            (GONE, *names))}
+        rows = self.db.query(
             "SELECT post_id, channel, part, sent_at, remote_id, uri, url FROM publications "
             f"WHERE state = 'sent' AND sent_at IS NOT NULL AND remote_id IS NOT NULL "
-            f"AND channel IN ({','.join('?' * len(names))}) ORDER BY sent_at, post_id, part",
-            tuple(names))
+            f"AND channel IN ({marks}) ORDER BY sent_at, post_id, part", tuple(names))
+        return [r for r in rows if (r["post_id"], r["channel"], int(r["part"])) not in gone]
 
     def due(self, stages: Stages, channels: Iterable[str], now: datetime) -> list[DueSnapshot]:
         """Every sent part on ``channels`` whose next snapshot is due at ``now``."""
