@@ -10,10 +10,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.live_helpers import chromium
-from tests.fixtures.mastodon import MastodonApi
+from tests.fixtures.mastodon import OTHER, MastodonApi
 from tests.fixtures.publish import run_uprbuzz
 from tests.impact.ledger import UHRI_261, csv_tables, expected, toml
 from uprbuzz.config import load_config
@@ -64,16 +65,18 @@ def published(tmp_path: Path, xapi, mastodon_api: MastodonApi):
         assert sorted(r["remote_id"] for r in sent if r["channel"] == "x") == sorted(tweets)
         assert sorted(r["remote_id"] for r in sent if r["channel"] == "mastodon") == sorted(
             statuses)
+        # X's reads are opt-in and paid: its snapshots go in through the store's API, a second
+        # apart (a test cannot wait for the 1 h and 24 h stages)
         snaps = []
-        for i, row in enumerate(sent):
+        for i, row in enumerate(r for r in sent if r["channel"] == "x"):
             t0 = datetime.fromisoformat(row["sent_at"])
-            snaps += [Snapshot(row["post_id"], row["channel"], row["part"], "1h",
-                               t0 + timedelta(hours=1), i, i % 3, 1, 0,
-                               100 * i if row["channel"] == "x" else None),
-                      Snapshot(row["post_id"], row["channel"], row["part"], "24h",
-                               t0 + timedelta(hours=24), 2 * i + 1, i % 3 + 1, 2, i % 2,
-                               150 * i if row["channel"] == "x" else None)]
+            snaps += [Snapshot(row["post_id"], "x", row["part"], "1h", t0 + timedelta(seconds=1),
+                               i, i % 3, 1, 0, 100 * i),
+                      Snapshot(row["post_id"], "x", row["part"], "24h", t0 + timedelta(seconds=2),
+                               2 * i + 1, i % 3 + 1, 2, i % 2, 150 * i)]
         store.engagement.record(snaps)
+        mastodon = {(r["post_id"], r["part"]): r["remote_id"] for r in sent
+                    if r["channel"] == "mastodon"}
         store.engagement.record_x_reads("x", [("followup/noted", 0, X.read_usd)],
                                         datetime.now(UTC))
         store.records.upsert([
@@ -83,6 +86,20 @@ def published(tmp_path: Path, xapi, mastodon_api: MastodonApi):
             Record(DOC, "26.11", "Ratify the Covenant", ("Togo",), ("Treaties",))],
             source="test.csv")
         store.records.respond(DOC, "26.1", "noted", "", source="answers.csv")
+    # Mastodon's: another account likes and boosts on the stand-in, `uprbuzz engagement` reads
+    # the counts back from it
+    other = {"Authorization": f"Bearer {OTHER.access_token}"}
+    for key, acts in ((("followup/noted", 0), ("favourite", "reblog")),
+                      (("followup/thread", 1), ("favourite",))):
+        for act in acts:
+            httpx.post(f"{mastodon_api.url}/api/v1/statuses/{mastodon[key]}/{act}",
+                       headers=other, timeout=5).raise_for_status()
+    r = run_uprbuzz(["engagement", "snapshot", "--now", "--channel", "mastodon"], root, env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with Store.open(config) as store:
+        read = {(s.post_id, s.part): (s.likes, s.reposts)
+                for s in store.engagement.latest(channel="mastodon")}
+    assert read[("followup/noted", 0)] == (1, 1) and read[("followup/thread", 1)] == (1, 0)
     return root, env
 
 

@@ -173,7 +173,7 @@ def _records(store: Store, data: ImpactData, sent: list[Sent], posts: Iterable[P
         if p.id in texts:
             texts[p.id] += [p.link or ""]
             if p.card is not None:
-                texts[p.id] += [v for k, v in p.card.fields.items() if k in CARD_FIELDS]
+                texts[p.id].append(" ".join(p.card.fields.get(k, "") for k in CARD_FIELDS))
     found = covering(recs, texts)
     data.coverage = [RecordCoverage(r.key, r.themes, r.status, tuple(found[r.key]))
                      for r in recs if r.key in found]

@@ -2,8 +2,8 @@
 
 A post covers the record ``A/HRC/46/15 ¶26.1`` when something it published names it:
 
-- a sent part's text, or its card's ``paragraph`` / ``record`` / ``link`` field, or its link
-  card's URL, holds the paragraph number ``26.1`` as a number of its own (not inside ``126.1``,
+- a sent part's text, or its card's ``doc`` / ``paragraph`` / ``record`` / ``link`` fields
+  (read as one text), or its link card's URL, holds the paragraph number ``26.1`` as a number of its own (not inside ``126.1``,
   ``26.10`` or ``26.1.2``); when that text also names document symbols (``A/HRC/46/15``), only
   records of those documents match, so two reports' ``26.1`` are told apart; or
 - it holds one of the record's own links (its UHRI or UPR Info page; the UN document's link is
@@ -19,7 +19,7 @@ from uprbuzz.upr_record import Record
 
 PARAGRAPH = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}(?:bis|ter)?)(?!\w|\.\d)")
 SYMBOL = re.compile(r"\b([A-Z]/HRC/\d+/\d+)(?:/Add\.\d+)?")
-CARD_FIELDS = ("paragraph", "record", "link")
+CARD_FIELDS = ("doc", "paragraph", "record", "link")  # read together: doc narrows paragraph
 SHARED_LINKS = ("document",)  # a link every paragraph of a report has (Record.links)
 
 
