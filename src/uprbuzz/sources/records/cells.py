@@ -13,7 +13,7 @@ from uprbuzz.sources.records.tables import Row, folded
 def cell(row: Row, *names: str) -> Any:
     """The first non-empty cell among ``names`` (compared folded: case, spaces, punctuation
     ignored), or "" when none is there."""
-    by_name = {folded(k): v for k, v in row.cells.items()}
+    by_name = row.by_folded_name
     for name in names:
         v = by_name.get(folded(name))
         if v not in (None, "", []):

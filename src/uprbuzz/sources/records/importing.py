@@ -21,7 +21,7 @@ from uprbuzz.sources.records.tables import (
 from uprbuzz.store import Store
 
 FORMATS = ("auto", "csv", "xlsx", "uhri-json", "uhri-xlsx", "uprinfo-json")
-PROGRESS_EVERY = 5000  # rows between progress lines on long imports
+PROGRESS_EVERY = 20_000  # rows between progress lines on long imports (stderr)
 
 Progress = Callable[[str], None]
 
