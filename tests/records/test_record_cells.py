@@ -86,3 +86,27 @@ def test_paragraphs_and_recommenders_come_off_the_text():
                                 ["Nicaragua"]) == "Cooperate (Bolivarian Republic of)"
     assert comparable("26.1 Consider ratifying all “core” conventions (Somalia);") == \
         comparable("Consider  ratifying all \"core\" Conventions")
+
+
+def test_the_header_decides_the_delimiter(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("paragraph,position,comment\n26.1,noted,\"a; b; c, d\"\n", encoding="utf-8")
+    assert next(csv_rows(path)).cells == {"paragraph": "26.1", "position": "noted",
+                                          "comment": "a; b; c, d"}
+    path.write_text("paragraph\tposition\n26.1\tnoted\n", encoding="utf-8")
+    assert next(csv_rows(path)).cells == {"paragraph": "26.1", "position": "noted"}
+
+
+def test_long_imports_report_progress(tmp_path, monkeypatch):
+    from tests.records.records_files import small_rows, write_uhri_json
+    from uprbuzz.sources.records import importing
+    from uprbuzz.store import Store
+
+    monkeypatch.setattr(importing, "PROGRESS_EVERY", 2)
+    path = write_uhri_json(tmp_path / "u.json", small_rows())
+    lines: list[str] = []
+    with Store.open(tmp_path / "s.sqlite") as store:
+        done = importing.import_records(store, path, progress=lines.append)
+    assert done.added == 6
+    assert lines == ["... 2 rows read from u.json", "... 4 rows read from u.json",
+                     "... 6 rows read from u.json", "... storing 6 recommendations"]

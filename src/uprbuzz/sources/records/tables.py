@@ -58,11 +58,11 @@ def csv_rows(path: Path, on_header: Headers | None = None) -> Iterator[Row]:
                               str(path)) from e
     except OSError as e:
         raise RecordFileError(f"cannot read it: {e.strerror or e}", str(path)) from e
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(text.splitlines(keepends=True), dialect)
+    # the header decides the delimiter (Excel writes ";" in some locales): the rows' free text
+    # holds commas and semicolons alike, so sniffing them would guess
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
     header: list[str] | None = None
     start = 1
     try:
