@@ -128,20 +128,31 @@ def _snapshots(store: Store, parts: set[Part]) -> dict[Part, list[tuple[datetime
 
 def _over_time(snaps: dict[Part, list[tuple[datetime, Counts]]], zone: Any
                ) -> list[DayEngagement]:
-    stamps = [t for v in snaps.values() for t, _ in v]
-    if not stamps:
+    """One sweep through every snapshot in time order: at each local midnight, the sum of every
+    part's freshest snapshot so far."""
+    events = sorted((t, i, k, c) for k, v in snaps.items() for i, (t, c) in enumerate(v))
+    if not events:
         return []
-    days = _days(min(stamps).astimezone(zone).date(), max(stamps).astimezone(zone).date())
-    out = []
+    days = _days(events[0][0].astimezone(zone).date(), events[-1][0].astimezone(zone).date())
+    current: dict[Part, Counts] = {}
+    likes = reposts = replies = quotes = impressions = 0
+    seen_impressions = False
+    out, j = [], 0
     for d in days:
-        end = datetime.combine(d + timedelta(days=1), time(), zone)
-        start, total, taken = end - timedelta(days=1), Counts(), 0
-        for v in snaps.values():
-            known = [c for t, c in v if t < end]
-            if known:
-                total = total + known[-1]
-            taken += sum(1 for t, _ in v if start <= t < end)
-        out.append(DayEngagement(d, total, taken))
+        end, taken = datetime.combine(d + timedelta(days=1), time(), zone), 0
+        while j < len(events) and events[j][0] < end:
+            _, _, k, c = events[j]
+            old = current.get(k, Counts())
+            likes += c.likes - old.likes
+            reposts += c.reposts - old.reposts
+            replies += c.replies - old.replies
+            quotes += c.quotes - old.quotes
+            impressions += (c.impressions or 0) - (old.impressions or 0)
+            seen_impressions = seen_impressions or c.impressions is not None
+            current[k] = c
+            taken, j = taken + 1, j + 1
+        out.append(DayEngagement(d, Counts(likes, reposts, replies, quotes,
+                                           impressions if seen_impressions else None), taken))
     return out
 
 
