@@ -5,9 +5,11 @@ each server: every record's post exactly once per channel, each carrying its rec
 twice; publishing again sends nothing.
 
 The records come in through ``uprbuzz records import`` (a UHRI-shaped JSON the test writes,
-each row with its UHRI page). The clock is moved with ``UPRBUZZ_NOW``: ``publish`` on day 10,
-``tick`` on day 30. Bluesky fetches each link card's page: an HTTPS proxy on 127.0.0.1 refuses
-every such fetch (the card is then the bare link), so nothing leaves the machine."""
+each row with its UHRI page). The clock is moved with ``UPRBUZZ_NOW``: a ``tick`` on day 10
+before the import (nothing to post; it stores the due index) and after it (the import must
+have made that index stale), ``publish`` on day 30. Bluesky fetches each link card's page: an
+HTTPS proxy on 127.0.0.1 refuses every such fetch (the card is then the bare link), so nothing
+leaves the machine."""
 
 from __future__ import annotations
 
@@ -127,20 +129,24 @@ def test_thirty_days_from_records_once_on_six_channels(tmp_path: Path, proxy: _R
     with six_channels(root) as sc:
         env = {**sc.env, "HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url,
                "NO_PROXY": "127.0.0.1,localhost"}
-        # before the import: one note, no posts, no failure
+        # before the import: one note, no posts, no failure; a tick stores its due index
+        day10 = {"UPRBUZZ_NOW": "2021-03-14T09:30:00+00:00"}
         r = run_uprbuzz(["check"], root, env)
         assert r.returncode == 0, r.stdout + r.stderr
         assert (r.stdout + r.stderr).count("run `uprbuzz records import FILE`") == 1
+        r = run_uprbuzz(["tick"], root, env, extra_env=day10)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert _per_channel(sc) == dict.fromkeys(CHANNELS, 0)
         r = run_uprbuzz(["records", "import", str(tmp_path / "uhri.json")], root, env)
         assert r.returncode == 0, r.stdout + r.stderr
-        # day 10: the first ten occurrences are due (and within the late limit)
-        r = run_uprbuzz(["publish"], root, env, timeout=300,
-                        extra_env={"UPRBUZZ_NOW": "2021-03-14T09:30:00+00:00"})
+        # day 10: the import made the stored index stale, so the same tick's clock now finds
+        # the first ten occurrences due (within the late limit)
+        r = run_uprbuzz(["tick"], root, env, timeout=300, extra_env=day10)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert {c: n for c, n in _per_channel(sc).items()} == dict.fromkeys(CHANNELS, 10)
-        # day 30: a cron tick sends the other twenty; the next tick finds nothing due
+        assert _per_channel(sc) == dict.fromkeys(CHANNELS, 10)
+        # day 30: the other twenty
         day30 = {"UPRBUZZ_NOW": "2021-04-03T09:30:00+00:00"}
-        r = run_uprbuzz(["tick"], root, env, timeout=300, extra_env=day30)
+        r = run_uprbuzz(["publish"], root, env, timeout=300, extra_env=day30)
         assert r.returncode == 0, r.stdout + r.stderr
         held = _held(sc)
         for channel, posts in held.items():
@@ -158,7 +164,7 @@ def test_thirty_days_from_records_once_on_six_channels(tmp_path: Path, proxy: _R
         assert len(long) == sum(1 for i in noted if i % 5 == 0)  # shortened to fit X, link kept
         # the card fetches went to the refusing proxy (60: one per Bluesky post), none elsewhere
         assert sum("uhri.ohchr.org:443" in t for t in proxy.targets) == 2 * DAYS, proxy.targets
-        # publishing again, or another tick, sends nothing
+        # another tick, or publishing again, sends nothing
         for args in (["tick"], ["publish"]):
             r = run_uprbuzz(args, root, env, timeout=300, extra_env=day30)
             assert r.returncode == 0, r.stdout + r.stderr
