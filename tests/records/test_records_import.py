@@ -95,17 +95,19 @@ def test_a_uhri_xlsx_export_imports_with_its_pages(root, tmp_path, which):
 
 
 @BOTH
-def test_a_uhri_json_export_imports_with_its_pages(root, tmp_path, which):
+def test_a_uhri_json_export_imports_with_its_pages(root, tmp_path, which, store_url):
+    env = {"UPRBUZZ_STATE": store_url}  # SQLite, then PostgreSQL
     rows = source_rows(which)
     path = write_uhri_json(tmp_path / "export-full-en.json", rows)
-    r = run(root, "import", str(path))
+    r = run(root, "import", str(path), env=env)
     assert r.exit_code == 0, r.output
     assert f"imported {len(rows)} recommendations ({len(rows)} new, 0 updated)" in r.stdout
-    _check_uhri_import(root, rows)
+    _check_uhri_import(root, rows, env)
 
 
-def _check_uhri_import(root: Path, rows: list[dict[str, str]]) -> None:
-    got = listed(root)
+def _check_uhri_import(root: Path, rows: list[dict[str, str]],
+                       env: dict[str, str] | None = None) -> None:
+    got = listed(root, env=env)
     assert [g["paragraph"] for g in got] == sorted((r["paragraph"] for r in rows),
                                                    key=paragraph_order)
     by_para = {g["paragraph"]: g for g in got}
@@ -117,7 +119,7 @@ def _check_uhri_import(root: Path, rows: list[dict[str, str]]) -> None:
         assert g["text"] == row["text"]  # paragraph and "(States);" taken off
         assert g["themes"] == [row["ohchr_primary_theme"]]
         assert g["sdgs"] == ["16 - PEACE, JUSTICE AND STRONG INSTITUTIONS", "5 - GENDER EQUALITY"]
-    assert summary(root) == expected_summary(rows)
+    assert summary(root, env) == expected_summary(rows)
 
 
 def test_csv_then_uhri_keeps_positions_and_adds_pages(root, tmp_path):
