@@ -166,7 +166,7 @@ def test_no_records_imported_is_one_clear_note(tmp_path: Path) -> None:
         assert [d.code for d in load_campaigns(config, store).diagnostics] == ["records-missing"]
 
 
-def test_check_prints_the_note_and_passes(tmp_path: Path) -> None:
+def test_check_and_plan_print_the_note_and_pass(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from uprbuzz.cli import main
@@ -177,6 +177,15 @@ def test_check_prints_the_note_and_passes(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["-C", str(tmp_path), "check"])
     assert r.exit_code == 0, r.output
     assert r.output.count("uprbuzz records import") == 1, r.output
+    # plan says why the campaign's days are empty (on stderr; in --json as "notes")
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "plan", "--from", "2021-03-05"])
+    assert r.exit_code == 0 and "Nothing scheduled" in r.output, r.output
+    assert r.output.count("run `uprbuzz records import FILE`") == 1, r.output
+    import json
+
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "plan", "--from", "2021-03-05", "--json"])
+    notes = json.loads(r.stdout)["notes"]
+    assert len(notes) == 1 and notes[0].startswith("schedules/followup.toml:10:1: warning: no rec")
 
 
 def test_more_days_than_records_stops_and_says_so(tmp_path: Path) -> None:

@@ -180,6 +180,8 @@ def _print_plan(config: Config, p: Any) -> None:
                 it.post_id, f"{r['part']}/{r['parts']}", ",".join(it.platforms) or "-",
                 *[_len_cell(r["lengths"].get(pl)) if pl in it.platforms else "-" for pl in platforms],
                 it.status.upper() if it.status in ("draft", "invalid") else it.status])
+    for note in p.notes:
+        click.echo(note, err=True)
     if len(rows) == 1:
         click.echo("\nNothing scheduled in this window.")
     else:

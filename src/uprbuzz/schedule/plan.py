@@ -60,13 +60,15 @@ class Plan:
     timezone: str
     items: list[PlanItem] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a records campaign with no records
 
     def as_dict(self) -> dict[str, Any]:
         # whole seconds: an OffsetClock's "now" carries microseconds nobody asked for
         return {"from": self.start.isoformat(timespec="seconds"),
                 "to": self.end.isoformat(timespec="seconds"),
                 "timezone": self.timezone,
-                "items": [r for it in self.items for r in it.rows()], "days": self.days}
+                "items": [r for it in self.items for r in it.rows()], "days": self.days,
+                "notes": self.notes}
 
 
 def build_plan(config: Config, store: Store | None, start: datetime, end: datetime) -> Plan:
@@ -92,7 +94,7 @@ def build_plan(config: Config, store: Store | None, start: datetime, end: dateti
         plan.items.append(_item(at.astimezone(zone), m["id"], x.get("targets", []), lengths,
                                 x.get("nparts", 1), status, "queue", f.rel, post, platform_of))
     results = PostResults(config, store)
-    for post in _other_posts(config, store):
+    for post in _other_posts(config, store, plan.notes):
         if post.at is None or not start <= post.at < end:
             continue
         status = "published" if post.id in published else post.status
@@ -119,12 +121,14 @@ def _item(at: datetime, pid: str, targets: list[str], lengths: dict | None, npar
                     origin, source, post)
 
 
-def _other_posts(config: Config, store: Store | None) -> list[Post]:
+def _other_posts(config: Config, store: Store | None, notes: list[str]) -> list[Post]:
     out: list[Post] = []
     if (config.root / config.schedules_dir).is_dir():  # else skip importing the campaign code
         from uprbuzz.sources.campaigns.campaign_posts import load_campaigns
 
         loaded = load_campaigns(config, store)
+        # a campaign that posts from records not imported yet: why its posts are missing
+        notes.extend(str(d) for d in loaded.diagnostics if d.code == "records-missing")
         bad = {d.path for d in loaded.errors}
         out.extend(p for p in loaded.posts if not (p.source and p.source.path in bad))
     if store is not None:
