@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.engagement_helpers import Bsky
 from tests.fixtures.publish import make_project, run_uprbuzz
 from uprbuzz.config import Secret, XConfig, load_config
 from uprbuzz.sandbox import manager
@@ -49,43 +50,7 @@ def sandbox(tmp_path: Path, needs_pds: None):  # type: ignore[no-untyped-def]
         manager.stop(root)
 
 
-# --- engaging on the servers themselves ------------------------------------------------------
-
-class Bsky:
-    """One PDS account writing records over XRPC (likes, reposts, replies, quotes)."""
-
-    def __init__(self, url: str, handle: str, password: str) -> None:
-        self.url, self.http = url, httpx.Client(timeout=30)
-        r = self.http.post(f"{url}/xrpc/com.atproto.server.createSession",
-                           json={"identifier": handle, "password": password})
-        r.raise_for_status()
-        self.did, self.jwt = r.json()["did"], r.json()["accessJwt"]
-
-    def create(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
-        r = self.http.post(f"{self.url}/xrpc/com.atproto.repo.createRecord",
-                           headers={"Authorization": f"Bearer {self.jwt}"},
-                           json={"repo": self.did, "collection": collection,
-                                 "record": {**record, "createdAt": _now()}})
-        r.raise_for_status()
-        return dict(r.json())
-
-    def like(self, ref: dict[str, str]) -> None:
-        self.create("app.bsky.feed.like", {"subject": ref})
-
-    def repost(self, ref: dict[str, str]) -> None:
-        self.create("app.bsky.feed.repost", {"subject": ref})
-
-    def reply(self, ref: dict[str, str], text: str) -> None:
-        self.create("app.bsky.feed.post", {"text": text, "reply": {"root": ref, "parent": ref}})
-
-    def quote(self, ref: dict[str, str], text: str) -> None:
-        self.create("app.bsky.feed.post", {"text": text, "embed": {
-            "$type": "app.bsky.embed.record", "record": ref}})
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
+# --- engaging on the servers themselves (Bluesky: tests/e2e/engagement_helpers.Bsky) ---------
 
 def x_client(state: dict[str, Any], i: int) -> Any:
     from uprbuzz.platforms.x import XPlatform

@@ -255,11 +255,12 @@ def create_status(store: MastodonStore, who: MastodonAccount, req: Request, base
         return 200, status_view(store, s, base_url), {}
 
 
-def get_status(store: MastodonStore, status_id: str, base_url: str) -> Answer:
+def get_status(store: MastodonStore, status_id: str, base_url: str,
+               viewer: str | None = None) -> Answer:
     s = store.find(status_id)
     if s is None:
         return error(404, NOT_FOUND)
-    return 200, status_view(store, s, base_url), {}
+    return 200, status_view(store, s, base_url, viewer=viewer), {}
 
 
 def delete_status(store: MastodonStore, who: MastodonAccount, status_id: str, base_url: str) -> Answer:

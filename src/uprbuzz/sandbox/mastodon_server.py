@@ -239,7 +239,7 @@ class _Handler(JsonHandler):
         if route == "POST /api/v1/statuses":
             return api.create_status(store, who, req, base)
         if route == "GET /api/v1/statuses/:id":
-            return api.get_status(store, m.group(1), base)
+            return api.get_status(store, m.group(1), base, viewer=who.id)
         if route == "DELETE /api/v1/statuses/:id":
             return api.delete_status(store, who, m.group(1), base)
         if route == "GET /api/v1/accounts/verify_credentials":
