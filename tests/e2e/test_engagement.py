@@ -185,3 +185,19 @@ def test_likes_and_reposts_on_the_local_servers_reach_the_snapshots(sandbox) -> 
     with Store.open(load_config(root, env=env)) as store:
         late = [e for e in store.publications.events() if e["event"] == "engagement_late"]
     assert len(late) == 18 and all(e["detail"].startswith("7d snapshot taken late") for e in late)
+
+    # --- and the impact report shows them: its totals are the freshest snapshots' -----------
+    rep = run_uprbuzz(["report", "--format", "json", "-o", str(root / "report.json")], root, env,
+                      extra_env=now_env(T0 + timedelta(days=11)))
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    data = json.loads((root / "report.json").read_text(encoding="utf-8"))
+    fresh = freshest(root, env).values()
+    want = {k: sum(s[i] for s in fresh) for i, k in enumerate(
+        ("likes", "reposts", "replies", "quotes"), start=1)}
+    # Bluesky one + the thread's part 2 on bluesky-es + Mastodon + X; each thread's first
+    # part has its second part as a reply on all six channels
+    assert want == {"likes": 2 + 1 + 1 + 2, "reposts": 2 + 1 + 1, "replies": 1 + 1 + 1 + 6,
+                    "quotes": 1 + 1}
+    assert {k: data["totals"][k] for k in want} == want
+    assert sum(d["reads"] for d in data["x_spend"]) == 18  # 6 X parts x 3 stages
+    assert sum(d["reads_usd"] for d in data["x_spend"]) == pytest.approx(0.018)
