@@ -10,6 +10,8 @@ State lives in ``<root>/.uprbuzz/sandbox.json`` (pids, ports, accounts; mode 600
 keep their timelines in ``.uprbuzz/sandbox/{x,mastodon}-state.json`` and their accounts in
 ``{x,mastodon}-accounts.json`` (kept across restarts so exported credentials stay valid). The
 PDS starts fresh each time (its PLC directory is in memory) and the accounts are created again.
+Beside the PDS runs a small read service (sandbox/bsky_read.py: app.bsky.feed.getPosts counted
+from the PDS's records, since it has no AppView), exported as each Bluesky channel's READ_URL.
 """
 
 from __future__ import annotations
