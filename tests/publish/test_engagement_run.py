@@ -190,3 +190,24 @@ def test_the_command_line(tmp_path: Path) -> None:
     out = run(main, ["-C", str(root), "engagement", "show", "--json"])
     assert [(s["post_id"], s["late"], s["likes"]) for s in __import__("json").loads(out.output)] \
         == [("p000", True, 5)]
+
+
+def test_the_daemon_takes_due_snapshots_and_sleeps_until_the_next(net) -> None:  # type: ignore[no-untyped-def]
+    from uprbuzz.clock import FixedClock
+    from uprbuzz.publish.publisher import Publisher
+    from uprbuzz.schedule.daemon import Daemon
+
+    config, store, n = net
+    [sid] = n.send("toot", 1)
+    n.fakes["toot"].counts = {sid: Counts(likes=2)}
+    lines: list[str] = []
+    d = Daemon(config, clock=FixedClock(SENT + H + timedelta(minutes=2)), log=lines.append,
+               publisher_factory=lambda c, s, **kw: Publisher(c, s, platforms=n.fakes, **kw))
+    d.start()  # the catch-up run publishes (nothing here), then takes the 1h snapshot
+    try:
+        assert d.runs == 1 and d.wake_at == SENT + 24 * H
+        assert "engagement: 1 snapshot taken" in lines
+    finally:
+        d.stop()
+    [s] = store.engagement.latest()
+    assert (s.channel, s.stage, s.likes) == ("toot", "1h", 2)
