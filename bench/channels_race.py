@@ -452,7 +452,7 @@ def inside(mode: str, out: str, argv: list[str]) -> None:
         wrap("uprbuzz.platforms.mastodon", "MastodonPlatform.publish", "send")
         # nested inside the labels above (first use only): SDK imports, logins, instance limits
         wrap("uprbuzz.platforms.text_measure", "_tt", "twitter-text import")
-        wrap("uprbuzz.platforms.bluesky", "BlueskyPlatform._new_client", "atproto import+client")
+        wrap("uprbuzz.platforms.bluesky", "BlueskyPlatform._new_client", "XRPC client")
         wrap("uprbuzz.platforms.x", "XPlatform.verify", "get_me")
         wrap("uprbuzz.platforms.mastodon", "MastodonPlatform._read_limits", "instance limits")
         # the run_due module bound _prepare/_lanes_to_do by name: its callers see the wrappers
@@ -480,9 +480,11 @@ def inside(mode: str, out: str, argv: list[str]) -> None:
     if mode != "timers":
         main_prof.enable()
     try:
-        from uprbuzz.entry import main as entry_main
+        # The click entry point, not uprbuzz.entry's (it leaves with os._exit after an SDK
+        # import, and the timers and profiles below must still be written).
+        from uprbuzz.cli import main as cli_main
 
-        entry_main()
+        cli_main()
     except SystemExit as e:
         code = int(e.code or 0)
     finally:

@@ -117,7 +117,9 @@ def x_length(text: str) -> XCount:
         for span in _EMOJI_SPAN.finditer(norm):
             for m in emoji_re.finditer(norm, span.start(), span.end()):
                 ends[m.start()] = m.end()
-    urls = {e["indices"][0]: e["indices"][1] for e in extract_urls(norm)}
+    # A URL covers as many characters as its extracted value, which is what parse_tweet steps
+    # over; the two differ from the indices when the extractor trims the value ("a.com—.com/").
+    urls = {e["indices"][0]: e["indices"][0] + len(e["url"]) for e in extract_urls(norm)}
     ends.update(urls)
 
     def plain(a: int, b: int) -> int:
@@ -482,9 +484,12 @@ def mastodon_entities(text: str) -> list[tuple[int, int, str, str]]:
 
 @lru_cache(maxsize=1024)
 def _mastodon_entities(text: str) -> tuple[tuple[int, int, str, str], ...]:
-    rx = _mastodon_regexes()
     found: list[tuple[int, int, str, str]] = []
-    if ":" in text:  # extract_urls_with_indices' shortcut when a scheme is required
+    # extract_urls_with_indices looks only at texts with a ":" when a scheme is required, and
+    # keeps only matches that have one; every scheme ends in "://", so a text without it has no
+    # URL and need not build the (long) regexes at all
+    if "://" in text:
+        rx = _mastodon_regexes()
         for start, end, url, domain in _UrlScanner(text, rx).scan():
             tco = rx.tco.match(url)
             if tco:
@@ -494,6 +499,7 @@ def _mastodon_entities(text: str) -> tuple[tuple[int, int, str, str], ...]:
             if _idna_ok(domain, len(url)):
                 found.append((start, end, "url", url))
     if "@" in text or "\uff20" in text:
+        rx = _mastodon_regexes()
         for m in rx.mention.finditer(text):
             if rx.end_mention.match(text, m.end()):
                 continue  # e.g. "@noël@example.com" is not "@no"

@@ -82,8 +82,19 @@ class Collected:
         return out
 
 
+_fingerprints: dict[int, tuple[Config, bytes]] = {}
+
+
 def fingerprint(config: Config) -> bytes:
-    """Everything besides the file's bytes that can change a file's result."""
+    """Everything besides the file's bytes that can change a file's result. Computed once per
+    config object (one run): it stats every checking module, and publish asks once per post."""
+    got = _fingerprints.get(id(config))
+    if got is None or got[0] is not config:
+        got = _fingerprints[id(config)] = (config, _fingerprint(config))
+    return got[1]
+
+
+def _fingerprint(config: Config) -> bytes:
     here = Path(__file__).parent
     code = []
     for p in (p for d in _CODE_DIRS for p in sorted((here / d).glob("*.py"))):
