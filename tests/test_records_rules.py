@@ -275,3 +275,14 @@ def test_the_due_index_sees_records_change(tmp_path: Path) -> None:
         store.records.respond(None, "26.1", "supported in part", "", source="b")
         marks.append(fast_path.store_mark(store.db.conn))
     assert len(set(marks)) == 3 and marks[1] == marks[2]
+
+
+def test_a_link_that_is_no_web_address_makes_no_post_and_one_error(tmp_path: Path) -> None:
+    config = _project(tmp_path, RULE + 'link = "{paragraph}"\n')
+    with _imported(config) as store:
+        out = load_campaigns(config, store)
+    assert out.posts == []
+    assert [str(d) for d in out.diagnostics] == [
+        "schedules/followup.toml:12:1: error: no post for followup/2021-03-05 and 29 more: the "
+        "filled link '26.1' is not an http(s) web address (only http:// and https:// links are "
+        "posted)"]

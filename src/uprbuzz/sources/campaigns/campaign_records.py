@@ -20,7 +20,7 @@ counts by position of the matching records at every occurrence.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
@@ -254,6 +254,7 @@ def expand(f: CampaignFile, r: RecordsRule, camp: Campaign, source: RecordSource
     lang = camp.langs[0] if camp.langs else config.lang
     summary = T.summary_values(chosen, lang) if r.summary else None
     posts: list[Post] = []
+    refused: list[tuple[str, str]] = []
     slots = [(d, t) for d in days for t in r.times]
     for k, (d, t) in enumerate(slots):
         if summary is None and k >= len(chosen):
@@ -267,11 +268,23 @@ def expand(f: CampaignFile, r: RecordsRule, camp: Campaign, source: RecordSource
                    "campaign-dst", warn)
         pid = f"{camp.name}/{d.isoformat()}" + (f"T{t:%H%M}" if many else "")
         rec = None if summary is not None else chosen[k]
-        values = summary if summary is not None else T.record_values(rec, lang)  # type: ignore[arg-type]
+        values = T.record_values(rec, lang) if rec is not None else summary or {}
         post = _occurrence(pid, at, r, camp, config, values, rec, chosen, f)
-        if post is not None:
+        problem = link_problem(post.link)
+        if problem:  # the link rule (uprbuzz.links): no post carries such a link
+            refused.append((pid, problem))
+        else:
             posts.append(post)
+    if refused:  # one message for the rule, not one per occurrence
+        pid, problem = refused[0]
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        f.diag(r.section, "link", "error", "bad-link",
+               f"no post for {pid}{more}: the filled link {problem}")
     return posts
+
+
+def _fits_on(platform: str, limit: int | None = None) -> Callable[[str], bool]:
+    return lambda text: T.fits(platform, text, limit)
 
 
 def _shown(filters: Mapping[str, tuple[str, ...]]) -> str:
@@ -281,12 +294,12 @@ def _shown(filters: Mapping[str, tuple[str, ...]]) -> str:
 
 def _occurrence(pid: str, at: datetime, r: RecordsRule, camp: Campaign, config: Config,
                 values: Mapping[str, str], rec: Record | None, chosen: list[Record],
-                f: CampaignFile) -> Post | None:
+                f: CampaignFile) -> Post:
     ctx = R.Context(at, camp.name)
     loc = f.loc(r.section, "text")
     full = values.get("text", "")
 
-    def make(template: str) -> Any:
+    def make(template: str) -> Callable[[str], str]:
         return lambda text: T.fill(template, {**values, "text": text}, ctx, r.known)
 
     base = T.parts_of(make(r.text)(full))
@@ -297,7 +310,7 @@ def _occurrence(pid: str, at: datetime, r: RecordsRule, camp: Campaign, config: 
             overrides[p] = Override(skip=True)
             continue
         template = str(v["text"]) if v.get("text") else r.text
-        text = T.fit_text(make(template), full, lambda s, p=p: T.fits(p, s))  # type: ignore[misc]
+        text = T.fit_text(make(template), full, _fits_on(p))
         if text is None:  # too long without any of {text}: the post check says how much
             text = make(template)(full)
         parts = T.parts_of(text)
@@ -307,15 +320,10 @@ def _occurrence(pid: str, at: datetime, r: RecordsRule, camp: Campaign, config: 
             for ch in config.channels:
                 if ch.platform == "mastodon" and ch.max_characters and not all(
                         T.fits(p, s, ch.max_characters) for s in parts):
-                    small = T.fit_text(make(template), full,
-                                       lambda s, n=ch.max_characters: T.fits("mastodon", s, n))  # type: ignore[misc]
+                    small = T.fit_text(make(template), full, _fits_on(p, ch.max_characters))
                     if small is not None:
                         overrides[ch.name] = Override(parts=_parts(T.parts_of(small), loc))
     link = T.fill(r.link, values, ctx, r.known).strip() or None
-    problem = link_problem(link)
-    if problem:
-        f.diag(r.section, "link", "error", "bad-link", f"no post for {pid}: the link {problem}")
-        return None
     return Post(
         id=pid, parts=_parts(base, loc), at=at, status=camp.status,  # type: ignore[arg-type]
         platforms=r.platforms, langs=camp.langs, channels=camp.channels, link=link,
