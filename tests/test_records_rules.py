@@ -286,3 +286,29 @@ def test_a_link_that_is_no_web_address_makes_no_post_and_one_error(tmp_path: Pat
         "schedules/followup.toml:12:1: error: no post for followup/2021-03-05 and 29 more: the "
         "filled link '26.1' is not an http(s) web address (only http:// and https:// links are "
         "posted)"]
+
+
+@pytest.mark.parametrize("text", [
+    "考虑批准所有其余的人权公约，并确保执法人员对过度使用武力负责。" * 12,
+    "النظر في التصديق على جميع اتفاقيات حقوق الإنسان المتبقية وضمان المساءلة " * 8,
+    "Ratify the CRC 👩🏽‍⚖️ and ensure that é (e + U+0301) stays whole " * 8,
+])
+def test_shortening_keeps_graphemes_whole_in_every_script(text: str) -> None:
+    """Chinese has no spaces (cut between characters), Arabic has; an emoji sequence or a
+    combining accent is never split."""
+    import regex
+
+    from uprbuzz.sources.campaigns.record_text import fit_text
+
+    text = text.replace("é", "e\u0301")
+    make = (lambda t: f"«{t}» https://uhri.ohchr.org/en/document/x")  # noqa: E731
+    out = fit_text(make, text, lambda s: bluesky_count(s).valid)
+    assert out is not None and bluesky_count(out).valid
+    body = out[1:out.index("» https://")]
+    assert body.endswith("…") and len(body) > 200
+    kept = body[:-1]
+    assert text.startswith(kept)
+    whole = regex.findall(r"\X", text)
+    assert regex.findall(r"\X", kept) == whole[:len(regex.findall(r"\X", kept))]
+    # one more grapheme of the text would not have fitted (cut at a word end where there is one)
+    assert not bluesky_count(make(text[:len(kept) + 1] + "…")).valid or " " in kept[-40:]
