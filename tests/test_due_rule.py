@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from tests.publish.fakes import FakePlatform
 from uprbuzz.clock import FixedClock
-from uprbuzz.config import BlueskyConfig, Config, XConfig
+from uprbuzz.config import BlueskyConfig, Config, EngagementConfig, XConfig
 from uprbuzz.model import Override, Part, Post
 from uprbuzz.platforms.base import Platform, Remote
 from uprbuzz.publish import due_rule
@@ -128,8 +128,11 @@ def clocks(min_size: int = 1, max_size: int = 6) -> st.SearchStrategy[list[datet
 
 
 def make_project(root: Path, late_limit: timedelta, bluesky_on: bool) -> Config:
+    # the publish rule alone: engagement snapshots have their own due rule, tested in
+    # tests/publish/test_engagement_run.py and tests/e2e/test_engagement*.py
     return Config(root=root, timezone="America/New_York", late_limit=late_limit, x=XConfig(),
-                  bluesky=BlueskyConfig(enabled=bluesky_on))
+                  bluesky=BlueskyConfig(enabled=bluesky_on),
+                  engagement=EngagementConfig(enabled=False))
 
 
 @pytest.fixture
