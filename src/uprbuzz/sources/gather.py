@@ -21,6 +21,8 @@ __all__ = ["Loaded", "load_all"]
 def load_all(config: Config, store: Store | None = None) -> Loaded:
     """All posts the project defines, with the diagnostics met while reading them."""
     out = load_queue(config, store)
+    # Campaign rules that post from records read them from ``store`` (without one, from the
+    # project's ledger if it exists), once per load and only when such a rule exists.
     out.extend(load_campaigns(config, store))
     if store is not None:
         out.posts.extend(store.posts.stored())
