@@ -131,7 +131,8 @@ def test_long_text_is_shortened_as_each_platform_counts(tmp_path: Path) -> None:
     from uprbuzz.config import Channel
 
     small = Channel("small-masto", "mastodon", config.x, max_characters=200)
-    config = replace(config, declared_channels=(*config.channels, small))
+    big = Channel("big-masto", "mastodon", config.x, max_characters=5000)
+    config = replace(config, declared_channels=(*config.channels, small, big))
     with _imported(config) as store:
         posts = load_campaigns(config, store).posts
     long = next(p for p in posts if "26.21 " in p.parts[0].text)  # 21 % 7 == 0: the long text
@@ -149,6 +150,7 @@ def test_long_text_is_shortened_as_each_platform_counts(tmp_path: Path) -> None:
     # as long as X allows (URLs count 23): one word more would not fit
     assert x_length(x_text).weighted_length > 280 - 15
     assert "small-masto" in long.overrides and "x" in long.overrides
+    assert "big-masto" not in long.overrides  # the whole text fits there as on any Mastodon
     short = next(p for p in posts if "26.3 " in p.parts[0].text)
     assert short.overrides == {}  # fits everywhere as it is
 
@@ -312,3 +314,21 @@ def test_shortening_keeps_graphemes_whole_in_every_script(text: str) -> None:
     assert regex.findall(r"\X", kept) == whole[:len(regex.findall(r"\X", kept))]
     # one more grapheme of the text would not have fitted (cut at a word end where there is one)
     assert not bluesky_count(make(text[:len(kept) + 1] + "…")).valid or " " in kept[-40:]
+
+
+def test_an_instance_with_a_higher_limit_gets_the_whole_text(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from uprbuzz.config import Channel
+
+    config = _project(tmp_path, RULE)
+    big = Channel("big-masto", "mastodon", config.x, max_characters=5000)
+    config = replace(config, declared_channels=(*config.channels, big))
+    huge = " ".join([LONG] * 3)  # over Mastodon's default 500
+    with _imported(config, [Record("A/HRC/46/15", "26.1", huge, states=("Chile",),
+                                   position="noted")]) as store:
+        post = load_campaigns(config, store).posts[0]
+    default = (post.parts_for("mastodon") or ())[0].text
+    assert mastodon_count(default).valid and "…”" in default
+    whole = (post.parts_on("big-masto", "mastodon") or ())[0].text
+    assert whole == post.parts[0].text and huge in whole

@@ -316,13 +316,12 @@ def _occurrence(pid: str, at: datetime, r: RecordsRule, camp: Campaign, config: 
         parts = T.parts_of(text)
         if parts != base:
             overrides[p] = Override(parts=_parts(parts, loc))
-        if p == "mastodon":  # an instance with a lower limit than Mastodon's default
+        if p == "mastodon":  # an instance whose limit is not Mastodon's default: its own cut
             for ch in config.channels:
-                if ch.platform == "mastodon" and ch.max_characters and not all(
-                        T.fits(p, s, ch.max_characters) for s in parts):
-                    small = T.fit_text(make(template), full, _fits_on(p, ch.max_characters))
-                    if small is not None:
-                        overrides[ch.name] = Override(parts=_parts(T.parts_of(small), loc))
+                if ch.platform == "mastodon" and ch.max_characters:
+                    own = T.fit_text(make(template), full, _fits_on(p, ch.max_characters))
+                    if own is not None and T.parts_of(own) != parts:
+                        overrides[ch.name] = Override(parts=_parts(T.parts_of(own), loc))
     link = T.fill(r.link, values, ctx, r.known).strip() or None
     return Post(
         id=pid, parts=_parts(base, loc), at=at, status=camp.status,  # type: ignore[arg-type]
