@@ -127,8 +127,10 @@ def test_thirty_days_from_records_once_on_six_channels(tmp_path: Path, proxy: _R
     want = {UHRI_PAGE.format(id=_uuid(i)): f"26.{i}" for i in noted}  # link -> paragraph
 
     with six_channels(root) as sc:
-        env = {**sc.env, "HTTPS_PROXY": proxy.url, "HTTP_PROXY": proxy.url,
-               "NO_PROXY": "127.0.0.1,localhost"}
+        # both spellings: the lower-case one wins where a machine sets both
+        routes = {"https_proxy": proxy.url, "http_proxy": proxy.url,
+                  "no_proxy": "127.0.0.1,localhost"}
+        env = {**sc.env, **routes, **{k.upper(): v for k, v in routes.items()}}
         # before the import: one note, no posts, no failure; a tick stores its due index
         day10 = {"UPRBUZZ_NOW": "2021-03-14T09:30:00+00:00"}
         r = run_uprbuzz(["check"], root, env)
