@@ -1,8 +1,8 @@
 """A record's words in a post: the placeholders of a records rule, and ``{text}`` shortened so
 that the post fits each platform.
 
-``{states}`` is a list in the post's language ("Slovakia and Slovenia", "Slovaquie et
-Slovénie" is the States' own spelling joined the French way), ``{position}`` the State's
+``{states}`` is a list in the post's language (the States as imported, joined as the language
+joins them: "Slovakia and Slovenia", "Slovakia et Slovenia"), ``{position}`` the State's
 position in that language (the cards' gettext catalogs). The length of a post is measured as
 each platform measures it (:mod:`uprbuzz.platforms.text_measure`: X's weighted length with
 URLs as 23, Bluesky's graphemes and bytes, Mastodon's count against the instance's limit);
@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from uprbuzz.sources.campaigns import campaign_rules as R
-from uprbuzz.upr_record import PENDING, Record
+from uprbuzz.upr_record import PENDING, POSITIONS, Record
 
 RECORD_FIELDS = ("key", "doc", "paragraph", "text", "states", "themes", "position", "comment",
                  "link")
@@ -55,8 +55,7 @@ def summary_values(records: list[Record], lang: str) -> dict[str, str]:
 
 
 def position_counts(records: list[Record]) -> dict[str, int]:
-    from uprbuzz.upr_record import POSITIONS
-
+    """Records by position (pending included), in the positions' order."""
     counts = {p: 0 for p in (*POSITIONS, PENDING)}
     for r in records:
         counts[r.status] += 1
