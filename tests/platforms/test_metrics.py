@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.engagement_helpers import Bsky
+from uprbuzz.config import BlueskyConfig
 from uprbuzz.platforms.base import Counts, OutgoingPart, Rejected, Remote, TransientError
 from uprbuzz.platforms.bluesky import BlueskyPlatform
 from uprbuzz.platforms.mastodon import MastodonPlatform
@@ -115,3 +116,24 @@ def test_quotes_with_media_count_too() -> None:
                      "record": {"record": {"uri": "at://did:plc:x/app.bsky.feed.post/1"}}}}
     assert bsky_read.quoted_uri(rec) == "at://did:plc:x/app.bsky.feed.post/1"
     assert bsky_read.quoted_uri({"embed": {"$type": "app.bsky.embed.images"}}) is None
+
+
+def test_read_service_answers_as_an_appview_does() -> None:
+    svc = bsky_read.serve("http://127.0.0.1:9")  # a PDS that is not there
+    try:
+        def get(**q: object) -> httpx.Response:
+            return httpx.get(svc.url + "/xrpc/app.bsky.feed.getPosts", params=q)  # type: ignore[arg-type]
+
+        assert get(uris=[f"at://did:plc:x/app.bsky.feed.post/{i}" for i in range(26)]
+                   ).json()["error"] == "InvalidRequest"
+        assert get(uris="https://bsky.app/x").status_code == 400
+        r = get(uris="at://did:plc:x/app.bsky.feed.post/1")
+        assert r.status_code == 502 and r.json()["error"] == "UpstreamFailure"
+        r = httpx.get(svc.url + "/xrpc/app.bsky.feed.getTimeline")
+        assert r.status_code == 501 and r.json()["error"] == "MethodNotImplemented"
+        cfg = BlueskyConfig(read_url=svc.url)
+        with pytest.raises(TransientError, match="UpstreamFailure"):  # 502: try again later
+            BlueskyPlatform(cfg).metrics([Remote("bluesky", "1", "",
+                                                 "at://did:plc:x/app.bsky.feed.post/1")])
+    finally:
+        svc.stop()
