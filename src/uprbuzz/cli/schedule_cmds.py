@@ -22,8 +22,9 @@ def run(rescan: float) -> None:
 
     Added, edited and deleted files in posts/ and schedules/ take effect without a restart.
     A post more than the late limit overdue (uprbuzz.toml [project] late_limit, default 30m)
-    is reported as missed, not published. SIGTERM or Ctrl+C finishes the publication in
-    flight, then stops.
+    is reported as missed, not published. After each run it takes the engagement snapshots
+    that are due (docs/engagement.md). SIGTERM or Ctrl+C finishes the publication in flight,
+    then stops.
 
     \b
     Example:
