@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -72,3 +72,17 @@ def default_clock() -> Clock:
     if start.tzinfo is None:
         raise ValueError("UPRBUZZ_NOW needs a UTC offset, e.g. 2020-11-09T13:30:00+00:00")
     return OffsetClock(start, float(os.environ.get("UPRBUZZ_NOW_RATE", "1")))
+
+
+def window_bound(value: str, zone: tzinfo, *, end: bool = False) -> datetime:
+    """A ``--from``/``--to`` bound: a date is its whole day in ``zone`` (``--to 2020-11-09``
+    includes the 9th: the bound is the next midnight, exclusive), an ISO time is taken in
+    ``zone`` unless it names an offset. ValueError when it is neither."""
+    from datetime import date, time
+
+    v = value.strip()
+    if len(v) == 10:
+        d = date.fromisoformat(v)
+        return datetime.combine(d + timedelta(days=1) if end else d, time(), zone)
+    dt = datetime.fromisoformat(v.replace(" ", "T", 1))
+    return dt if dt.tzinfo else dt.replace(tzinfo=zone)

@@ -8,9 +8,10 @@ was sent inside the window; every number of the report is drawn from publication
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from uprbuzz.clock import window_bound
 from uprbuzz.errors import UprbuzzError
 
 
@@ -50,14 +51,9 @@ class Scope:
 def parse_when(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
     """A date (its whole day in the project zone: ``--to 2020-11-09`` includes the 9th) or an ISO
     time (in the project zone unless it names an offset; ``--to`` at a time is exclusive)."""
-    v = value.strip()
     try:
-        if len(v) == 10:
-            d = date.fromisoformat(v)
-            return datetime.combine(d + timedelta(days=1) if end else d, time(), zone)
-        dt = datetime.fromisoformat(v.replace(" ", "T", 1))
+        return window_bound(value, zone, end=end)
     except ValueError:
         flag = "--to" if end else "--from"
         raise ScopeError(f"{flag} {value!r} is not a date or a time: write 2020-11-09 or "
                          "2020-11-09T14:30 (in the project's time zone)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=zone)

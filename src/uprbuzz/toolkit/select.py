@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from uprbuzz.clock import window_bound
 from uprbuzz.errors import UprbuzzError
 from uprbuzz.model import Part, Post
 
@@ -27,16 +28,11 @@ class Selection:
 
 def parse_when(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
     """``--from``/``--to``: a date (the whole day, in the project's zone) or a date and time."""
-    v = value.strip()
     try:
-        if len(v) == 10:
-            d = date.fromisoformat(v)
-            return datetime.combine(d + timedelta(days=1) if end else d, time(), zone)
-        dt = datetime.fromisoformat(v.replace(" ", "T", 1))
+        return window_bound(value, zone, end=end)
     except ValueError:
         raise ToolkitError(f"{value!r} is not a date or a date and time "
                            "(write 2020-11-09 or 2020-11-09T14:30)") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=zone)
 
 
 def campaign_of(post: Post) -> str:
