@@ -211,3 +211,28 @@ def test_the_daemon_takes_due_snapshots_and_sleeps_until_the_next(net) -> None: 
         d.stop()
     [s] = store.engagement.latest()
     assert (s.channel, s.stage, s.likes) == ("toot", "1h", 2)
+
+
+def test_one_reader_at_a_time(net) -> None:  # type: ignore[no-untyped-def]
+    """tick, run and `engagement snapshot` share a lock: reading the same posts at once
+    would pay X twice."""
+    from click.testing import CliRunner
+
+    from uprbuzz.cli import main
+    from uprbuzz.publish.publisher import Publisher
+    from uprbuzz.schedule.daemon import exclusive, take_snapshots
+
+    config, store, n = net
+    n.send("toot", 1)
+    pub = Publisher(config, store, platforms=n.fakes)
+    lines: list[str] = []
+    with exclusive(config, "engagement") as got:
+        assert got
+        assert take_snapshots(config, store, pub, SENT + H, lines.append) is None
+        out = CliRunner().invoke(main, ["-C", str(config.root), "engagement", "snapshot"],
+                                 env={"UPRBUZZ_STATE": config.state})
+        assert out.exit_code == 2 and "another uprbuzz process" in out.output, out.output
+    assert lines == ["engagement: another uprbuzz process is taking snapshots; left to it"]
+    assert store.engagement.series() == []
+    report = take_snapshots(config, store, pub, SENT + H, lines.append)
+    assert report is not None and report.taken == 1

@@ -63,11 +63,11 @@ def snapshot(manual: bool, channels: tuple[str, ...], as_json: bool) -> None:
                                "with [engagement] x = true)", "uprbuzz.toml")
     log = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     clock = default_clock()
-    # under the tick's lock: a cron tick taking the same snapshots would pay X twice
-    with exclusive(config, "tick") as got:
+    # the lock tick and run take for snapshots: reading the same posts twice would pay X twice
+    with exclusive(config, "engagement") as got:
         if not got:
-            raise UprbuzzError("a `uprbuzz tick` is running (it takes the due snapshots too): "
-                               "try again when it has finished")
+            raise UprbuzzError("another uprbuzz process (tick or run) is taking engagement "
+                               "snapshots: try again when it has finished")
         with Store.open(config) as store:
             pub = Publisher(config, store, clock=clock, log=log)
             report = take_due(config, store, pub.platform, clock.now(), log, manual=manual,

@@ -97,8 +97,14 @@ def take_snapshots(config: Config, store: Store, publisher: Publisher, now: date
     if publisher.stopping:
         return None
     try:
-        return take_due(config, store, publisher.platform, now, log,
-                        stopping=lambda: publisher.stopping)
+        # one reader per machine: the daemon, a cron tick and `engagement snapshot` reading
+        # the same posts at once would pay X twice
+        with exclusive(config, "engagement") as got:
+            if not got:
+                log("engagement: another uprbuzz process is taking snapshots; left to it")
+                return None
+            return take_due(config, store, publisher.platform, now, log,
+                            stopping=lambda: publisher.stopping)
     except Exception as e:  # e.g. the ledger locked: the next run takes them
         log(f"engagement: snapshots not taken: {type(e).__name__}: {e}")
         return None
