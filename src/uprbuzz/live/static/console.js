@@ -361,8 +361,10 @@ function renderLog() {
   const items = S.posts.slice().reverse().map((p) => {
     const plats = S.session.platforms.map((name) => platformStatus(p, name));
     const meta = h("div", {class: "meta"},
-      "#" + p.n + " · " + (p.offset != null ? hms(p.offset) : "") + " · " + (p.speaker || "") +
-      " · " + p.kind + (p.by ? " · by " + p.by : "") + " · ", h("span", {class: "state"}, p.state));
+      // empty fields (no offset yet, the anchor's speaker) leave no doubled separator
+      ["#" + p.n, p.offset != null ? hms(p.offset) : "", p.speaker || "", p.kind,
+       p.by ? "by " + p.by : ""].filter(Boolean).join(" · ") + " · ",
+      h("span", {class: "state"}, p.state));
     const landed = Object.entries(p.platforms).some(([, i]) => i && i.state === "sent");
     if (landed && p.state !== "retracted") {
       for (const mode of ["correct", "retract"]) {
