@@ -86,7 +86,7 @@ def status(as_json: bool, post_id: str | None) -> None:
         if r.state == "sent" and r.error:  # a note: edited after it was sent
             detail = f"{detail} ({r.error})"
         if r.state == "deferred" and r.not_before:
-            detail = f"until {r.not_before.astimezone(zone):%H:%M:%S}: {detail}"
+            detail = f"until {r.not_before.astimezone(zone):%Y-%m-%d %H:%M:%S}: {detail}"
         table.append((r.post_id, r.channel, str(r.part + 1), r.state, shown, detail))
     widths = [max(len(row[i]) for row in table) for i in range(5)]
     for row in table:

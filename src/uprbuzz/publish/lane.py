@@ -200,7 +200,7 @@ class Lane:
                 if (reset_at is not None and rate_waits < 3
                         and (wait := (reset_at - now).total_seconds()) <= pub.max_rate_wait):
                     rate_waits += 1
-                    pub.log(f"{self.name}: rate limited until {_hms(reset_at)}, waiting "
+                    pub.log(f"{self.name}: rate limited until {_when(reset_at)}, waiting "
                             f"{max(wait, 0):.1f}s")
                     self.store.touch(self.post_id, self.name, group, pub.owner, now, pub.lease)
                     pub.wait_until(reset_at, RATE_MARGIN)
@@ -208,7 +208,7 @@ class Lane:
                         return self._stopped(group, was_ambiguous)
                     continue
                 until = e.reset_at or now + timedelta(seconds=pub.max_rate_wait)
-                msg = f"rate limited until {_hms(until)}, deferring"
+                msg = f"rate limited until {_when(until)}, deferring"
                 pub.log(f"{self.name}: {msg}")
                 out = self._defer(group, msg, until, "rate")
                 raise Blocked(PlatformOutcome(self.name, "deferred", out.remotes, msg,
@@ -233,7 +233,7 @@ class Lane:
                 tries += 1
                 if tries >= pub.max_attempts:
                     until = pub.now() + timedelta(seconds=pub.backoff(tries))
-                    msg = f"{e.message}; retrying after {_hms(until)}"
+                    msg = f"{e.message}; retrying after {_when(until)}"
                     return self._defer(group, msg, until, "transient")
                 pub.log(f"{self.name}: {self.post_id}: {e.message}; retry {tries}")
             except PlatformError as e:  # unmapped kind: treat like a possibly-applied write
@@ -241,7 +241,7 @@ class Lane:
             if tries >= pub.max_attempts:
                 until = pub.now() + timedelta(seconds=pub.backoff(tries))
                 return self._defer(group, f"no success after {tries} tries; retrying after "
-                                   f"{_hms(until)}", until, "transient")
+                                   f"{_when(until)}", until, "transient")
             self.store.touch(self.post_id, self.name, group, pub.owner, pub.now(), pub.lease)
             pub.sleep(pub.backoff(tries))
             if pub.stopping:
@@ -385,8 +385,8 @@ def stopped_outcome(name: str) -> PlatformOutcome:
     return PlatformOutcome(name, "deferred", message=STOPPING)
 
 
-def _hms(t: datetime | None) -> str:
-    return "?" if t is None else t.astimezone(UTC).strftime("%H:%M:%SZ")
+def _when(t: datetime | None) -> str:
+    return "?" if t is None else t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def backoff(base: float, cap: float, n: int) -> float:
