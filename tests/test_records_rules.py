@@ -332,3 +332,80 @@ def test_an_instance_with_a_higher_limit_gets_the_whole_text(tmp_path: Path) -> 
     assert mastodon_count(default).valid and "…”" in default
     whole = (post.parts_on("big-masto", "mastodon") or ())[0].text
     assert whole == post.parts[0].text and huge in whole
+
+
+# --- the same text twice on X: X refuses it as a duplicate at publish time -------------------
+
+WEEKLY = HEAD.replace('every = "daily 09:00"', 'every = "mon 12:00"')
+SUMMARY = ('records = {}\nsummary = true\n'
+           'text = "Of {total} recommendations, the US gave: {counts}"\n')
+
+
+def _x_duplicates(config: Config, store: Store) -> list[str]:
+    return [str(d) for d in load_campaigns(config, store).diagnostics
+            if d.code == "x-duplicate-text"]
+
+
+def test_a_weekly_summary_with_the_same_text_is_flagged_at_its_text(tmp_path: Path) -> None:
+    config = _project(tmp_path, SUMMARY, head=WEEKLY)
+    with _imported(config) as store:
+        out = load_campaigns(config, store)
+        # Mondays 8, 15, 22 and 29 March: four identical texts, three of them refused by X
+        assert [p.id for p in out.posts] == [f"followup/2021-03-{d:02d}" for d in (8, 15, 22, 29)]
+        assert len({p.parts[0].text for p in out.posts}) == 1
+        assert _x_duplicates(config, store) == [
+            "schedules/followup.toml:12:1: warning: this summary posts the same counts every "
+            "time: followup/2021-03-15 would post on X (x) the text of followup/2021-03-08 "
+            "(and 2 more), and X refuses an account's repeated text as a duplicate; put {date} "
+            "in the text, or vary it"]
+
+
+def test_check_prints_the_warning_and_passes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from uprbuzz.cli import main
+
+    config = _project(tmp_path, SUMMARY, head=WEEKLY)
+    (tmp_path / "uprbuzz.toml").write_text(
+        f'[project]\nname = "t"\ntimezone = "UTC"\nstate = "{config.state}"\n', encoding="utf-8")
+    _imported(config).close()
+    r = CliRunner().invoke(main, ["-C", str(tmp_path), "check"])
+    assert r.exit_code == 0, r.output
+    assert "schedules/followup.toml:12:1: warning: this summary posts the same counts" in r.output
+
+
+@pytest.mark.parametrize("fix", [
+    'text = "{date}: of {total} recommendations, the US gave: {counts}"',  # the docs' fix
+    'text = "Of {total} recommendations, the US gave: {counts}"\nplatforms = ["bluesky"]',
+    # X gets its own text with the date; Bluesky may repeat itself
+    'text = "Of {total} recommendations, the US gave: {counts}"\nx.text = "{date}: {counts}"',
+])
+def test_a_summary_that_varies_on_x_or_skips_it_is_not_flagged(tmp_path: Path, fix: str) -> None:
+    config = _project(tmp_path, "records = {}\nsummary = true\n" + fix + "\n", head=WEEKLY)
+    with _imported(config) as store:
+        assert len(load_campaigns(config, store).posts) == 4
+        assert _x_duplicates(config, store) == []
+
+
+def test_a_variant_x_text_that_repeats_is_flagged_at_its_own_line(tmp_path: Path) -> None:
+    rule = ('records = {}\nsummary = true\ntext = "{date}: {counts}"\n'
+            'x.text = "The US gave: {counts}"\n')
+    config = _project(tmp_path, rule, head=WEEKLY)
+    with _imported(config) as store:
+        found = _x_duplicates(config, store)
+    assert len(found) == 1 and found[0].startswith("schedules/followup.toml:13:1: warning:")
+
+
+def test_two_records_that_fill_the_same_words_are_flagged(tmp_path: Path) -> None:
+    # no {paragraph} or {text}: 26.1 and 26.4 (both Slovakia and Slovenia, noted) read alike
+    rule = 'records = { position = "noted" }\ntext = "The US {position} a recommendation from {states}"\n'
+    config = _project(tmp_path, rule)
+    with _imported(config) as store:
+        found = _x_duplicates(config, store)
+        assert found == [
+            "schedules/followup.toml:11:1: warning: two records fill this text with the same "
+            "words: followup/2021-03-07 would post on X (x) the text of followup/2021-03-05 "
+            "(and 27 more), and X refuses an account's repeated text as a duplicate; put {date} "
+            "in the text, or vary it with a record's placeholder ({paragraph} or {text})"]
+        config = _project(tmp_path, RULE)  # each record's own words: nothing to say
+        assert _x_duplicates(config, store) == []

@@ -61,6 +61,7 @@ class XLimits(Limits):
     url_post_usd: float = 0.0  # ...and of a post whose text holds a URL
     read_usd: float = 0.0  # a post read (engagement), ...
     owned_read_usd: float = 0.0  # ...and one of the reading account's own posts
+    duplicate_window: int = 0  # seconds in which X refuses an account's repeated text; 0: none
 
     def image_cap(self, animated: bool) -> int:
         return self.max_gif_bytes if animated else self.max_image_bytes
@@ -131,6 +132,9 @@ X = XLimits(
     gif_alone=True,
     max_alt=1000,  # POST /2/media/metadata alt_text.text
     formats=WEB_FORMATS,
+    # 403 "duplicate content" (x-api.md §4). X documents no window; the same text a week apart
+    # was refused (issue 14), so the campaign check takes any repeat by one account as refused.
+    duplicate_window=NO_LIMIT,
     # Per user per 15 min (pay-per-use table, x-api.md §6). users/me and users/:id/tweets are
     # the older per-user read limits (not in the 2026 table).
     rate_limits=_frozen({

@@ -38,6 +38,7 @@ from uprbuzz.sources.campaigns.rule_table import (
     rule_card,
     rule_platforms,
 )
+from uprbuzz.sources.campaigns.x_repeats import repeat_message, x_repeats
 from uprbuzz.upr_record import PENDING, Record, normalise_position
 
 if TYPE_CHECKING:
@@ -280,6 +281,10 @@ def expand(f: CampaignFile, r: RecordsRule, camp: Campaign, source: RecordSource
         more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
         f.diag(r.section, "link", "error", "bad-link",
                f"no post for {pid}{more}: the filled link {problem}")
+    repeats = x_repeats(posts, config)
+    if repeats:  # X would refuse them at publish time; say it at the text that repeats
+        key = "x" if r.variants.get("x", {}).get("text") else "text"
+        f.diag(r.section, key, "warning", "x-duplicate-text", repeat_message(repeats, r.summary))
     return posts
 
 
