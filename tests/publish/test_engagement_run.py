@@ -44,11 +44,11 @@ class Net:
             raise AuthFailed("401 Unauthorized", platform=name, status=401)
         return self.fakes[name]  # type: ignore[return-value]
 
-    def send(self, channel: str, n: int, at: datetime = SENT) -> list[str]:
+    def send(self, channel: str, n: int, at: datetime = SENT, prefix: str = "p") -> list[str]:
         fake, ids = self.fakes[channel], []
         pubs = self.store.publications
         for i in range(n):
-            pid = f"p{len(fake.posts):03d}"
+            pid = f"{prefix}{len(fake.posts):03d}"
             [remote] = fake.publish([OutgoingPart(f"{channel} {pid}")], fake.new_keys(1))
             assert pubs.claim(pid, channel, [(0, "t", None)], "h", "me", at, timedelta(minutes=5))
             pubs.mark_sent(pid, channel, 0, remote, at + i * timedelta(seconds=1))
@@ -186,7 +186,9 @@ def test_the_command_line(tmp_path: Path) -> None:
                                 "replies", "quotes", "views"]
     assert lines[1].split() == ["p000", "toot", "1", "1h", "(late)", "2026-03-04", "15:00", "5",
                                 "1", "0", "0"]
-    assert lines[-1] == "total (freshest): 5 likes, 1 reposts, 0 replies, 0 quotes"
+    assert lines[-2] == "total (freshest): 5 likes, 1 repost, 0 replies, 0 quotes"
+    assert lines[-1].startswith("raw counts, as the platforms give them: replies include the "
+                                "network's own")
     out = run(main, ["-C", str(root), "engagement", "show", "--json"])
     assert [(s["post_id"], s["late"], s["likes"]) for s in __import__("json").loads(out.output)] \
         == [("p000", True, 5)]
@@ -236,3 +238,38 @@ def test_one_reader_at_a_time(net) -> None:  # type: ignore[no-untyped-def]
     assert store.engagement.series() == []
     report = take_snapshots(config, store, pub, SENT + H, lines.append)
     assert report is not None and report.taken == 1
+
+
+def test_a_rehearsal_is_never_read_nor_paid_for(tmp_path: Path, store_url: str) -> None:
+    """A rehearsal's live posts (sandbox posts under the rehearsal key) are not coverage: no
+    snapshot is due for them, a manual read skips them, and X is not paid to read them."""
+    from uprbuzz.store.live_keys import rehearsal_key
+
+    config = project(tmp_path / "p", store_url, "[engagement]\nx = true\n")
+    rehearsal = rehearsal_key("us-upr-2020", SENT)
+    with Store.open(config) as store:
+        n = Net(store)
+        n.send("main", 2, prefix=f"live/{rehearsal}/")
+        n.send("toot", 2, prefix=f"live/{rehearsal}/")
+        [real] = n.send("toot", 1, prefix="live/us-upr-2020/")
+        n.fakes["toot"].counts = {real: Counts(likes=1)}
+        assert next_snapshot_at(config, store) == SENT + H  # the real post's 1h
+        report = take_due(config, store, n.platform, SENT + H)
+        assert [(c.channel, c.taken) for c in report.channels] == [("toot", 1)]
+        report = take_due(config, store, n.platform, SENT + 2 * H, manual=True)
+        assert [(c.channel, c.taken) for c in report.channels] == [("toot", 1)]
+        assert getattr(n.fakes["main"], "reads", 0) == 0
+        assert [e for e in store.publications.events() if e["event"] == "x_read"] == []
+        assert {s.post_id for s in store.engagement.series()} == {"live/us-upr-2020/002"}
+
+
+def test_progress_is_a_few_lines_not_one_per_status(net) -> None:  # type: ignore[no-untyped-def]
+    """Mastodon reads one status a request: 30 statuses give a handful of progress lines."""
+    config, store, n = net
+    n.send("toot", 30)
+    lines: list[str] = []
+    report = take_due(config, store, n.platform, SENT + H, lines.append, manual=True)
+    assert report.taken == 30 and n.fakes["toot"].reads == 30
+    progress = [x for x in lines if x.endswith(" read") and "/30" in x]
+    assert progress == ["engagement toot: 8/30 read", "engagement toot: 16/30 read",
+                        "engagement toot: 24/30 read"]

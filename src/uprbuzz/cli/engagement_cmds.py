@@ -88,7 +88,9 @@ def snapshot(manual: bool, channels: tuple[str, ...], as_json: bool) -> None:
 def show(post_id: str | None, channel: str | None, series: bool, as_json: bool) -> None:
     """Show the freshest engagement counts of each post, channel and thread part.
 
-    A snapshot taken well after its time (the scheduler was down) is marked "late".
+    A snapshot taken well after its time (the scheduler was down) is marked "late". The
+    counts are the platforms' own: a thread's replies include the network's own replies (its
+    next part, the next live post), which `uprbuzz report` subtracts.
 
     \b
     Example:
@@ -117,8 +119,14 @@ def show(post_id: str | None, channel: str | None, series: bool, as_json: bool) 
                              for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
     totals = [sum(getattr(s, k) for s in freshest) for k in ("likes", "reposts", "replies",
                                                              "quotes")]
-    click.echo(f"total (freshest): {totals[0]} likes, {totals[1]} reposts, {totals[2]} replies, "
-               f"{totals[3]} quotes")
+    click.echo(f"total (freshest): {_n(totals[0], 'like')}, {_n(totals[1], 'repost')}, "
+               f"{_n(totals[2], 'reply', 'replies')}, {_n(totals[3], 'quote')}")
+    click.echo("raw counts, as the platforms give them: replies include the network's own "
+               "(the next part of a thread, the next live post); `uprbuzz report` leaves those out")
+
+
+def _n(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _row(s: Snapshot, zone: tzinfo) -> tuple[str, ...]:

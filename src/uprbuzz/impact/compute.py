@@ -6,7 +6,10 @@
 - **engagement**: table ``engagement`` holds snapshots per post × channel × part; a part's
   count is its freshest snapshot, a post's the sum over its parts and channels; "over time" is,
   for each local day, the sum of every part's freshest snapshot taken by the end of that day.
-  Interactions = likes + reposts + replies + quotes (impressions apart: X only).
+  Interactions = likes + reposts + replies + quotes (impressions apart: X only). Replies are
+  people's: each snapshot's count less the network's own replies to that part sent by then
+  (``impact.own_replies``: the next part of a thread, the next live post); the ledger keeps
+  the platform's raw count.
 - **coverage**: ``impact.coverage`` (the rule); **positions**: every record, by the State's
   position (no position yet = pending), not narrowed by the filters.
 - **X spend**: each X part sent, priced as the publish loop's budget prices it
@@ -17,10 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from uprbuzz.checks.budget import Budget
+from uprbuzz.clock import default_clock
 from uprbuzz.config import PLATFORM_NAMES, Config
 from uprbuzz.impact.coverage import CARD_FIELDS, covering
 from uprbuzz.impact.data import (
@@ -34,6 +38,7 @@ from uprbuzz.impact.data import (
     ThemeCoverage,
     TopPost,
 )
+from uprbuzz.impact.own_replies import made_by, own_replies
 from uprbuzz.impact.scope import Scope
 from uprbuzz.model import Post
 from uprbuzz.store import Store
@@ -63,7 +68,7 @@ def compute(store: Store, config: Config, scope: Scope, *, posts: Iterable[Post]
     for s in sent:
         lanes.setdefault((s.post_id, s.channel), []).append(s)
     data = ImpactData(config.name, config.lang, config.timezone,
-                      (now or datetime.now(UTC)).astimezone(zone), scope.as_dict())
+                      (now or default_clock().now()).astimezone(zone), scope.as_dict())
     data.channels = _channels(config, {c for _, c in lanes})
     data.posts = len({p for p, _ in lanes})
     data.publications, data.parts = len(lanes), len(sent)
@@ -114,15 +119,19 @@ def _per_day(lanes: dict[Lane, list[Sent]], zone: Any) -> list[DayPosts]:
 
 
 def _snapshots(store: Store, parts: set[Part]) -> dict[Part, list[tuple[datetime, Counts]]]:
-    """Each sent part's snapshots, oldest first (``Engagement.series`` is in that order)."""
+    """Each sent part's snapshots, oldest first (``Engagement.series`` is in that order), its
+    replies less the network's own replies to that part sent by the snapshot's time (the one
+    place the report tells them apart; the stored snapshot is the platform's raw count)."""
     out: dict[Part, list[tuple[datetime, Counts]]] = {}
     if not parts:
         return out
+    own = own_replies(store)
     for s in store.engagement.series():
         k = (s.post_id, s.channel, s.part)
         if k in parts:
+            replies = max(0, s.replies - made_by(own.get(k), s.taken_at))
             out.setdefault(k, []).append((s.taken_at, Counts(
-                s.likes, s.reposts, s.replies, s.quotes, s.impressions)))
+                s.likes, s.reposts, replies, s.quotes, s.impressions)))
     return out
 
 
@@ -228,12 +237,16 @@ def _x_spend(store: Store, config: Config, sent: list[Sent], zone: Any) -> list[
             for v in [by_day.get(d, [0, 0.0, 0, 0.0])]]
 
 
-def check_scope(store: Store, scope: Scope, posts: Iterable[Post] = ()) -> None:
+def check_scope(store: Store, scope: Scope, posts: Iterable[Post] = (),
+                sessions: Iterable[str] = ()) -> None:
     """A campaign or session the project has never heard of is a typo: say so, with the names
-    it knows, rather than write an empty report."""
+    it knows, rather than write an empty report. ``sessions``: the live sessions the project
+    defines (its session files); one that has not run yet gives an empty report. A rehearsal's
+    key is accepted (the ledger knows it) but not offered among the names."""
     import difflib
 
     from uprbuzz.impact.scope import ScopeError
+    from uprbuzz.store.live_keys import is_rehearsal, live_key
 
     ids = {r["post_id"] for r in store.db.query("SELECT DISTINCT post_id FROM publications")}
     ids |= {p.id for p in posts}
@@ -243,10 +256,11 @@ def check_scope(store: Store, scope: Scope, posts: Iterable[Post] = ()) -> None:
             raise ScopeError(f"--campaign {scope.campaign!r}: no campaign of that name "
                              f"{_hint(scope.campaign, known, difflib)}")
     if scope.session is not None:
-        sessions = {r["session"] for r in store.db.query("SELECT session FROM live_sessions")}
-        sessions |= {i.split("/")[1] for i in ids if i.startswith("live/") and i.count("/") >= 2}
-        known = sorted(sessions)
-        if scope.session not in known:
+        names = {r["session"] for r in store.db.query("SELECT session FROM live_sessions")}
+        names |= {k for i in ids if (k := live_key(i)) is not None}
+        names |= set(sessions)
+        if scope.session not in names:
+            known = sorted(n for n in names if not is_rehearsal(n))
             raise ScopeError(f"--session {scope.session!r}: no live session of that name "
                              f"{_hint(scope.session, known, difflib)}")
 

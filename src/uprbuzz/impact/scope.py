@@ -3,6 +3,8 @@
 
 A publication (post × channel) is in scope when its post id matches and the first of its parts
 was sent inside the window; every number of the report is drawn from publications in scope.
+A rehearsal's live posts (``live/<session>~rehearsal-…/<n>``) are never coverage: they are in
+scope only when ``--session`` names that rehearsal's key.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from uprbuzz.clock import window_bound
 from uprbuzz.errors import UprbuzzError
+from uprbuzz.store.live_keys import is_rehearsal_post, live_key
 
 
 class ScopeError(UprbuzzError):
@@ -35,7 +38,10 @@ class Scope:
         return tuple(out)
 
     def takes_post(self, post_id: str) -> bool:
-        """Both filters given: a post of either (a campaign's posts and the session's)."""
+        """Both filters given: a post of either (a campaign's posts and the session's). A
+        rehearsal's posts only when ``session`` is that rehearsal's key."""
+        if is_rehearsal_post(post_id) and live_key(post_id) != self.session:
+            return False
         pre = self.prefixes()
         return not pre or post_id.startswith(pre)
 

@@ -83,8 +83,9 @@ def fresh_sandbox(config: Config, channels: tuple[str, ...] | None,
 
 
 def rehearsal_key(session: LiveSession, now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"{session.id}~rehearsal-{stamp}"
+    from uprbuzz.store.live_keys import rehearsal_key as key
+
+    return key(session.id, now or datetime.now(UTC))
 
 
 def rehearsal_console(config: Config, store: Store, session: LiveSession, speed: float = 10.0,

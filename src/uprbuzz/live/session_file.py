@@ -347,10 +347,25 @@ def find_session(name: str, root: Path, schedules_dir: str = "schedules") -> Pat
     cand = root / schedules_dir / f"{name}.toml"
     if cand.is_file():
         return cand
-    known = sorted(f.stem for f in (root / schedules_dir).glob("*.toml"))
+    known = session_names(root, schedules_dir)
     import difflib
 
     near = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = (f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else
             f"; sessions here: {', '.join(known)}" if known else "")
     raise FileNotFoundError(f"no session {name!r}: looked for {cand}{hint}")
+
+
+def session_names(root: Path, schedules_dir: str = "schedules") -> list[str]:
+    """The live sessions the project defines: the files under ``schedules/`` with a
+    ``[session]`` table (campaign files, ``[campaign]``, share the folder but are not sessions).
+    A file that is not valid TOML is left out here; ``load_session`` names its error."""
+    out = []
+    for f in sorted((root / schedules_dir).glob("*.toml")):
+        try:
+            data = tomllib.loads(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(data.get("session"), dict):
+            out.append(f.stem)
+    return out

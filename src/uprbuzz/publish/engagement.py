@@ -40,6 +40,7 @@ Log = Callable[[str], None]
 BUDGET_STOP = "engagement_budget"  # event: X reads stopped by the spending limit
 FAILED = "engagement_failed"  # event: a channel's read failed; the scheduler waits RETRY
 RETRY = timedelta(minutes=15)
+PROGRESS_LINES = 4  # at most this many "n/N read" lines per channel and run
 
 
 @dataclass
@@ -149,6 +150,9 @@ def _read_channel(ch: Channel, store: Store, platform: Callable[[str], Platform]
     plat = platform(ch.name)
     size = max(1, plat.limits.max_reads)
     paid = ch.platform == "x"
+    # progress every quarter or so, whatever the batch size (Mastodon reads one status a
+    # request: a line per status would drown the tick's output); the channel's line ends it
+    step = max(size, -(-len(due) // PROGRESS_LINES))
     for i in range(0, len(due), size):
         if stopping():
             return
@@ -171,8 +175,9 @@ def _read_channel(ch: Channel, store: Store, platform: Callable[[str], Platform]
         _store(store, ch.name, batch, counts, now, res)
         if res.stopped:
             return
-        if len(due) > size:
-            log(f"engagement {ch.name}: {min(i + size, len(due))}/{len(due)} read")
+        done = min(i + size, len(due))
+        if len(due) > size and done < len(due) and done // step > i // step:
+            log(f"engagement {ch.name}: {done}/{len(due)} read")
 
 
 def _store(store: Store, channel: str, batch: list[DueSnapshot], counts: dict[str, Counts],

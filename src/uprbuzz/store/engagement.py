@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from uprbuzz.config import parse_duration
 from uprbuzz.store.db import Database, Row
+from uprbuzz.store.live_keys import is_rehearsal_post
 
 MANUAL = "now"  # the stage of a manual read
 X_READ = "x_read"  # the event of one paid X read
@@ -239,7 +240,8 @@ class Engagement:
 
     def sent(self, channels: Iterable[str]) -> list[Row]:
         """Parts sent on ``channels`` (state sent, with a time and a remote id), oldest first,
-        but those the platform no longer shows (:meth:`mark_gone`)."""
+        but those the platform no longer shows (:meth:`mark_gone`) and a rehearsal's live posts
+        (sandbox posts, not coverage: never read, never paid for)."""
         names = list(channels)
         if not names:
             return []
@@ -251,7 +253,8 @@ class Engagement:
             "SELECT post_id, channel, part, sent_at, remote_id, uri, url FROM publications "
             f"WHERE state = 'sent' AND sent_at IS NOT NULL AND remote_id IS NOT NULL "
             f"AND channel IN ({marks}) ORDER BY sent_at, post_id, part", tuple(names))
-        return [r for r in rows if (r["post_id"], r["channel"], int(r["part"])) not in gone]
+        return [r for r in rows if (r["post_id"], r["channel"], int(r["part"])) not in gone
+                and not is_rehearsal_post(r["post_id"])]
 
     def due(self, stages: Stages, channels: Iterable[str], now: datetime) -> list[DueSnapshot]:
         """Every sent part on ``channels`` whose next snapshot is due at ``now``."""
