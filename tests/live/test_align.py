@@ -19,6 +19,7 @@ from uprbuzz.live.align import (
     format_report,
     load_transcript,
     report,
+    transcript_warnings,
 )
 from uprbuzz.live.countries import country_name, iso3
 from uprbuzz.live.session_file import load_session
@@ -162,10 +163,48 @@ def test_report_json_and_table() -> None:
         "6  00:31:55  ->  00:31:13   +42 s  Slovenia  Ms. Anja Novak (SVN)"]
     assert "Operator's median delay: +43 s (the post's offset minus the statement's start, " \
            "over 2 posts)." in lines
-    assert lines[-6:-3] == ["", "Kept their offset (no statement of their speaker in the transcript):",
+    assert lines[-6:-3] == ["", "Kept its offset (no statement of its speaker in the transcript):",
                             "#  offset    speaker  why"]
     assert lines[-3:] == ["8  00:36:30  Spain    no statement by Spain (ESP) in the transcript",
                           "", "Dry run: nothing stored."]
+
+
+def test_one_of_each_is_said_in_the_singular() -> None:
+    res = align([PostRef(4, "Slovakia", 1850)], [_st(0, "", "SVK", 1806)])
+    data = report(res, session="s", transcript="t.json", stored=True, webtv="")
+    text = format_report(data)
+    assert text.splitlines()[0] == "s: 1 post aligned to t.json (1 statement); 0 kept their offset."
+    assert "over 1 post)." in text
+    assert "1 posts" not in text and "1 statements" not in text
+
+
+# --- what reads but aligns nothing ---------------------------------------------------------
+
+def test_unknown_codes_and_nameless_statements_are_warned_about_with_their_indexes(
+        tmp_path: Path) -> None:
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps([
+        {"speaker": "Slovakia", "country_iso3": "SVK", "start": 10},
+        {"speaker": "Ms. A", "country_iso3": "XXX", "start": 20},
+        {"speaker": "Mr. B", "country_iso3": "QQQ", "start": 30},
+        {"speaker": "Ms. C", "country_iso3": "xxx", "start": 40},
+        {"start": 50},                                   # names no one
+        {"speaker": None, "country_iso3": "SVN", "start": 60},  # no speaker, a State: fine
+    ], indent=1), encoding="utf-8")
+    sts = load_transcript(f, shown="t.json")
+    assert transcript_warnings(sts, "t.json") == [
+        "t.json:7:1: warning: country_iso3 'XXX' is not a State's ISO-3 code (statements 1 and 3): "
+        "they match no post; write the State's code (e.g. \"SVK\"), or null to match by the "
+        "speaker's name",
+        "t.json:12:1: warning: country_iso3 'QQQ' is not a State's ISO-3 code (statement 2): it "
+        "matches no post; write the State's code (e.g. \"SVK\"), or null to match by the "
+        "speaker's name",
+        "t.json:22:1: warning: statement 4 names neither a speaker nor a country_iso3: it matches "
+        "no post; give the speaker's name or the State's code"]
+    # what the warnings say: XXX aligns nothing; the speaker-less SVN statement matches Slovenia
+    res = align([PostRef(1, "Slovakia", 15), PostRef(2, "Slovenia", 70)], sts)
+    assert [(m.n, m.statement.index) for m in res.moves] == [(1, 0), (2, 5)]
+    assert transcript_warnings(sts[:1], "t.json") == []
 
 
 # --- one table, one link rule ----------------------------------------------------------------

@@ -260,3 +260,42 @@ def test_nothing_to_align_says_so(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["-C", str(tmp_path), "live", "align", "us-upr-2020",
                                   str(tmp_path / "missing.json")])
     assert r.exit_code == 2 and f"{tmp_path / 'missing.json'}: no such file" in r.output
+
+
+def test_a_transcript_with_unknown_codes_warns_on_stderr_and_in_json(covered: Covered) -> None:
+    odd = json.loads(DATA.read_text(encoding="utf-8"))
+    sts = odd["statements"] if isinstance(odd, dict) else odd
+    slovakia = next(i for i, s in enumerate(sts) if s.get("country_iso3") == "SVK")
+    sts[slovakia]["country_iso3"] = "XXX"  # not a State's code: Slovakia's posts stay put
+    f = covered.root / "odd.json"
+    f.write_text(json.dumps(odd, indent=1), encoding="utf-8")
+    r = covered.align(str(f), "--json", "--dry-run")
+    assert r.exit_code == 0, r.output
+    warning = (f"{f}:{_line_of(f, slovakia)}:1: warning: country_iso3 'XXX' is not a State's "
+               f"ISO-3 code (statement {slovakia}): it matches no post;")
+    assert r.stderr.startswith(warning) and r.stderr.count("\n") == 1, r.stderr
+    data = json.loads(r.stdout)
+    assert len(data["warnings"]) == 1 and data["warnings"][0].startswith(warning)
+    assert {u["n"] for u in data["unmatched"]} == {*UNMATCHED, 4, 5}  # the two Slovakia posts
+    r = covered.align(str(DATA), "--dry-run")  # the fixture itself: nothing to warn about
+    assert r.exit_code == 0 and r.stderr == "", r.stderr
+
+
+def _line_of(path: Path, index: int) -> int:
+    from uprbuzz.live.align import load_transcript
+
+    return load_transcript(path)[index].line
+
+
+def test_an_unknown_session_lists_only_live_sessions_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "uprbuzz.toml").write_text('[project]\nname = "t"\n', encoding="utf-8")
+    (tmp_path / "schedules").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "schedules" / "us-upr-2020.toml")
+    repo_schedules = Path(__file__).parents[2] / "schedules"
+    for campaign in ("awareness.toml", "countdown.toml"):  # campaigns share the folder
+        shutil.copy(repo_schedules / campaign, tmp_path / "schedules" / campaign)
+    for args in (["align", "nosuch", str(DATA)], ["who", "nosuch", "--at", "00:10:00"]):
+        r = CliRunner().invoke(main, ["-C", str(tmp_path), "live", *args])
+        assert r.exit_code == 2, r.output
+        assert r.output.endswith("; sessions here: us-upr-2020\n"), r.output
+        assert r.output.count("\n") == 1 and "Traceback" not in r.output

@@ -28,16 +28,15 @@ class LiveGroup(click.Group):
 
 
 def _session(name: str) -> tuple[Any, Any]:
+    from uprbuzz.errors import UprbuzzError
     from uprbuzz.live.session_file import SessionError, find_session, load_session
 
     config = project_config()
     try:
         path = find_session(name, config.root, config.schedules_dir)
         return config, load_session(path, config.root)
-    except FileNotFoundError as e:
-        raise click.ClickException(str(e)) from e
-    except SessionError as e:
-        raise click.ClickException(str(e)) from e
+    except (FileNotFoundError, SessionError) as e:  # the user's to fix: one line, exit 2
+        raise UprbuzzError(str(e)) from None
 
 
 def _host_names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -201,6 +200,8 @@ def align(session: str, transcript: Path, key: str | None, dry_run: bool, as_jso
 
     TRANSCRIPT is a UN Transcripts JSON file: a list of {speaker, country_iso3, start, end,
     text} (start in seconds from the video's start), or an object with a "statements" list.
+    A statement without a speaker matches by its country_iso3; a code that is no State's is
+    warned about on stderr (its statements match no post).
     Running it again gives the same result; a new transcript replaces the old alignment.
 
     \b
@@ -215,6 +216,7 @@ def align(session: str, transcript: Path, key: str | None, dry_run: bool, as_jso
 
     config, sess = _session(session)
     statements = aligning.load_transcript(transcript)  # a bad file fails before the store opens
+    warnings = aligning.transcript_warnings(statements, str(transcript))
     if not _has_store(config):
         raise UprbuzzError(f"no state store at {config.state_path}: nothing was covered, "
                            "nothing to align")
@@ -230,7 +232,9 @@ def align(session: str, transcript: Path, key: str | None, dry_run: bool, as_jso
         if not dry_run:
             live_store.set_alignment(key, {m.n: (m.to_offset, m.speaker) for m in result.moves})
     data = aligning.report(result, session=key, transcript=str(transcript), webtv=sess.webtv,
-                           stored=not dry_run)
+                           stored=not dry_run, warnings=warnings)
+    for w in warnings:  # on stderr, as check's: the table (or the JSON) stays on stdout
+        click.echo(w, err=True)
     if as_json:
         echo_json(data)
     else:

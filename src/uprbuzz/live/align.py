@@ -28,7 +28,7 @@ import math
 import re
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ class Statement:
     start: float  # seconds from the video's start
     end: float | None
     text: str = ""
+    line: int = field(default=1, compare=False)  # where it begins in the file (for warnings)
 
     @property
     def code(self) -> str | None:
@@ -177,7 +178,7 @@ def _statement(i: int, item: Any, path: str, line: int) -> Statement:
     body = item.get("text")
     if body is not None and not isinstance(body, str):
         raise fail(f"'text' is {_json_type(body)}, not a string")
-    return Statement(i, (speaker or "").strip(), country, start, end, body or "")
+    return Statement(i, (speaker or "").strip(), country, start, end, body or "", line)
 
 
 def _seconds(value: Any, key: str, fail: Any) -> float:
@@ -220,6 +221,46 @@ def _item_lines(text: str, at: int, count: int) -> list[int]:
     return out + [1] * (count - len(out))
 
 
+def transcript_warnings(statements: Sequence[Statement], path: str) -> list[str]:
+    """What reads but can align nothing, one line each (``path:line:1: warning: ...``): a
+    ``country_iso3`` no State has (its statements, listed by index, match no post) and
+    statements that name neither a speaker nor a State. A statement without ``speaker`` but
+    with a known ``country_iso3`` is fine: it matches that State's posts."""
+    unknown: dict[str, list[Statement]] = {}
+    nobody: list[Statement] = []
+    for s in statements:
+        if s.country is not None and country_name(s.country) is None:
+            unknown.setdefault(s.country, []).append(s)
+        elif s.country is None and not s.speaker:
+            nobody.append(s)
+    out = [f"{path}:{sts[0].line}:1: warning: country_iso3 {code!r} is not a State's ISO-3 "
+           f"code ({_statements(sts)}): {_it_they(sts)} no post; write the State's code "
+           "(e.g. \"SVK\"), or null to match by the speaker's name"
+           for code, sts in unknown.items()]
+    if nobody:
+        out.append(f"{path}:{nobody[0].line}:1: warning: {_statements(nobody)} name"
+                   f"{'s' * (len(nobody) == 1)} neither a speaker nor a country_iso3: "
+                   f"{_it_they(nobody)} no post; give the speaker's name or the State's code")
+    return out
+
+
+def _statements(sts: Sequence[Statement]) -> str:
+    """'statement 3', 'statements 3, 7 and 9' (indexes counted from 0, as in the list)."""
+    idx = [str(s.index) for s in sts]
+    if len(idx) == 1:
+        return f"statement {idx[0]}"
+    return f"statements {', '.join(idx[:-1])} and {idx[-1]}"
+
+
+def _it_they(sts: Sequence[Statement]) -> str:
+    return "it matches" if len(sts) == 1 else "they match"
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """'1 statement', '12 statements' (the command line speaks English)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
 # --- matching --------------------------------------------------------------------------------
 
 def _merged(statements: Iterable[Statement]) -> list[Statement]:
@@ -232,7 +273,8 @@ def _merged(statements: Iterable[Statement]) -> list[Statement]:
                 and (prev.end is None or s.start <= prev.end + SPLIT_GAP)):
             ends = [e for e in (prev.end, s.end) if e is not None]
             out[-1] = Statement(prev.index, prev.speaker, prev.country, prev.start,
-                                max(ends) if ends else None, f"{prev.text} {s.text}".strip())
+                                max(ends) if ends else None, f"{prev.text} {s.text}".strip(),
+                                prev.line)
         else:
             out.append(s)
     return out
@@ -281,13 +323,13 @@ def align(posts: Iterable[PostRef], statements: Iterable[Statement]) -> Alignmen
 # --- the report ------------------------------------------------------------------------------
 
 def report(result: Alignment, *, session: str, transcript: str, webtv: str,
-           stored: bool) -> dict[str, Any]:
+           stored: bool, warnings: Sequence[str] = ()) -> dict[str, Any]:
     """The alignment as JSON (``live align --json``): each post moved (from -> to, its new
     webcast link), the operator's median delay in seconds, the posts that kept their offset."""
     median = result.median_delay
     return {
         "session": session, "transcript": transcript, "statements": result.statements,
-        "stored": stored,
+        "stored": stored, "warnings": list(warnings),
         "median_delay": None if median is None else round(median, 3),
         "moved": [{"n": m.n, "speaker": m.speaker,
                    "from": format_hms(m.from_offset), "to": format_hms(m.to_offset),
@@ -310,8 +352,8 @@ def _delay(seconds: float) -> str:
 def format_report(data: dict[str, Any]) -> str:
     """The same as a readable table."""
     moved, kept = data["moved"], data["unmatched"]
-    out = [f"{data['session']}: {len(moved)} post{'s' * (len(moved) != 1)} aligned to "
-           f"{data['transcript']} ({data['statements']} statements); {len(kept)} kept "
+    out = [f"{data['session']}: {count(len(moved), 'post')} aligned to {data['transcript']} "
+           f"({count(data['statements'], 'statement')}); {len(kept)} kept "
            f"{'its' if len(kept) == 1 else 'their'} offset."]
     if moved:
         rows = [("#", "posted", "", "statement", "delay", "speaker", "statement by")]
@@ -319,9 +361,10 @@ def format_report(data: dict[str, Any]) -> str:
                   _who(m["statement"])) for m in moved]
         out += ["", *_table(rows, right=(0, 4))]
         out += ["", f"Operator's median delay: {_delay(data['median_delay'])} (the post's "
-                f"offset minus the statement's start, over {len(moved)} posts)."]
+                f"offset minus the statement's start, over {count(len(moved), 'post')})."]
     if kept:
-        out += ["", "Kept their offset (no statement of their speaker in the transcript):"]
+        out += ["", f"Kept {'its' if len(kept) == 1 else 'their'} offset (no statement of "
+                f"{'its' if len(kept) == 1 else 'their'} speaker in the transcript):"]
         out += _table([("#", "offset", "speaker", "why")] + [
             (str(u["n"]), u["offset"] or "-", u["speaker"] or "-", u["reason"]) for u in kept])
     out += ["", "Dry run: nothing stored." if not data["stored"] else
