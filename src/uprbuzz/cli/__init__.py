@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 import click
@@ -39,9 +41,15 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a problem the user can fix ends in one line and exit 2."""
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that left early shows here, not in the exit's flush
+            return result
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            if not _stdout_closed():
+                _bug()  # a broken pipe to something else (a socket): not the reader leaving
+            _reader_left()
         except UprbuzzError as e:
             _fail(str(e) if str(e).startswith(e.where or "\0") else f"error: {e}")
         except ImportError as e:
@@ -75,6 +83,35 @@ class LazyGroup(click.Group):
 def _fail(line: str) -> None:
     click.echo(f"uprbuzz: {line}", err=True)
     raise SystemExit(2)
+
+
+# 128 + SIGPIPE: what a shell reports for `seq 1000000 | head -1`'s seq, so a pipeline run
+# with `set -o pipefail` sees uprbuzz as it sees any Unix tool. (click alone exits 1, Python's
+# own advice too; 1 is uprbuzz's "check found problems", so it would mislead here.)
+EXIT_PIPE_CLOSED = 141
+
+
+def _stdout_closed() -> bool:
+    """Whether our stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    if not hasattr(select, "poll"):  # Windows: no poll; a broken pipe there is stdout's
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError):  # no real stdout (a test runner's buffer): not a pipe
+        return False
+
+
+def _reader_left() -> None:
+    """The reader of our output closed it (`uprbuzz records list | head -1`): not a bug, and
+    nothing to say. Leave quietly, as Unix tools do; stdout goes to /dev/null so the exit's
+    own flush of what is still buffered cannot fail again and print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_PIPE_CLOSED)
 
 
 def _bug() -> None:
