@@ -227,9 +227,11 @@ def test_a_bad_row_names_its_line_and_stores_nothing(root, tmp_path):
     path = write_csv(tmp_path / "bad.csv", changed)
     r = run(root, "import", str(path), "--doc", DOC)
     assert r.exit_code == 2 and r.stdout == ""
-    [line] = r.stderr.splitlines()
-    assert line.startswith(f"uprbuzz: {path}:5:1: unknown position 'maybe'")
-    assert "(and 1 more bad row: line 7); nothing was imported" in line
+    # one line per bad row, each saying what is wrong, then the count
+    first, second, last = r.stderr.splitlines()
+    assert first.startswith(f"uprbuzz: {path}:5:1: unknown position 'maybe'")
+    assert second == f"{path}:7:1: a recommendation needs its paragraph"
+    assert last == f"{path}: 2 bad rows; nothing was imported"
     assert listed(root) == before  # the good rows were not stored either
 
 
@@ -281,9 +283,14 @@ def test_respond_is_all_or_nothing_and_names_the_line(root, tmp_path):
     answers.write_text("paragraph,position\n26.1,noted\n26.99,noted\n26.2,perhaps\n26.3,\n")
     r = run(root, "respond", str(answers))
     assert r.exit_code == 2
-    [line] = r.stderr.splitlines()
-    assert line.startswith(f"uprbuzz: {answers}:3:1: ¶26.99: no such recommendation is stored")
-    assert "(and 2 more bad rows: line 4, line 5); nothing was imported" in line
+    lines = r.stderr.splitlines()
+    assert len(lines) == 4, lines
+    assert lines[0].startswith(f"uprbuzz: {answers}:3:1: ¶26.99: no such recommendation is "
+                               "stored")
+    assert lines[1].startswith(f"{answers}:4:1: ¶26.2: unknown position 'perhaps'")
+    assert lines[2] == (f"{answers}:5:1: ¶26.3: no position: write one of supported, noted, "
+                        "supported in part")
+    assert lines[3] == f"{answers}: 3 bad rows; nothing was imported"
     assert summary(root) == before  # 26.1 was not changed either
     (tmp_path / "nohead.csv").write_text("26.1,noted\n")
     r = run(root, "respond", str(tmp_path / "nohead.csv"))

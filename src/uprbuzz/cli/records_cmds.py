@@ -9,9 +9,16 @@ from pathlib import Path
 import click
 
 from uprbuzz.cli.common import echo_json, err, project_config
-from uprbuzz.upr_record import PENDING, POSITIONS, Record
+from uprbuzz.errors import UprbuzzError
+from uprbuzz.upr_record import PENDING, POSITIONS, Record, normalise_position
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+class UsageProblem(UprbuzzError):
+    """A ``records list`` filter that can match nothing (one line, exit 2)."""
+
+    code = "records-usage"
 
 
 @click.group()
@@ -58,11 +65,15 @@ def import_(file: Path, doc: str | None, fmt: str) -> None:
     with Store.open(config) as store:
         result = import_records(store, file, fmt, doc.strip() if doc else None, progress=err)
     click.echo(result.line)
+    if result.changes_line:
+        click.echo(result.changes_line)
+    for note in result.notes:
+        err(f"warning: {file}: {note}")
 
 
 @records.command("list")
-@click.option("--theme", help="Only this theme (any case).")
-@click.option("--state", help="Only recommendations from this State (any case).")
+@click.option("--theme", help="Only themes containing this (any case): death -> Death penalty.")
+@click.option("--state", help="Only recommendations from this State (its whole name, any case).")
 @click.option("--position", help=f"Only this position: {', '.join(POSITIONS)} or {PENDING}.")
 @click.option("--doc", metavar="SYMBOL", help="Only this report's recommendations.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of records.")
@@ -77,12 +88,24 @@ def list_(theme: str | None, state: str | None, position: str | None, doc: str |
     """
     from uprbuzz.store import Store
 
+    if position is not None and position.strip().casefold() != PENDING:
+        try:
+            normalise_position(position)
+        except ValueError:
+            raise UsageProblem(f"--position: unknown position {position!r}: use one of "
+                               f"{', '.join(POSITIONS)} or {PENDING}") from None
     config = project_config()
     with Store.open(config) as store:
-        try:
-            found = store.records.list(theme=theme, state=state, position=position, doc=doc)
-        except ValueError as e:  # an unknown --position
-            raise click.BadParameter(str(e), param_hint="--position") from e
+        if doc is not None:
+            _known_doc(store.records.docs(), doc.strip())
+        found = store.records.list(theme=theme, state=state, position=position, doc=doc)
+        if not found and (theme or state):
+            # nothing at all, or nothing with these filters together? Say which.
+            every = store.records.list(doc=doc)
+            if theme is not None:
+                _known_name("--theme", theme, {t for r in every for t in r.themes}, True)
+            if state is not None:
+                _known_name("--state", state, {s for r in every for s in r.states}, False)
     if as_json:
         echo_json([r.as_json() for r in found])
         return
@@ -155,3 +178,33 @@ def _row(r: Record) -> str:
     body = textwrap.shorten(r.text, 100, placeholder=" ...")
     themes = f"\n    themes: {'; '.join(r.themes)}" if r.themes else ""
     return f"{head}\n    {body}{themes}\n    {r.link}"
+
+
+def _known_doc(docs: list[str], doc: str) -> None:
+    if doc not in docs:
+        held = f"the imported ones: {', '.join(docs)}" if docs else "none is imported yet"
+        raise UsageProblem(f"--doc {doc}: that report was never imported ({held}); "
+                           "uprbuzz records import FILE --doc SYMBOL imports one")
+
+
+def _known_name(option: str, wanted: str, names: set[str], substring: bool) -> None:
+    """A filter value that names nothing stored is a mistake: say so, with what is stored."""
+    import difflib
+
+    folded = " ".join(wanted.casefold().split())
+    if any((folded in n.casefold()) if substring else folded == n.casefold() for n in names):
+        return  # it exists: the other filters left nothing, which is an answer, not a mistake
+    if not names:
+        raise UsageProblem(f"{option} {wanted!r}: no record has one (import recommendations "
+                           "first: uprbuzz records import FILE)")
+    ordered = sorted(names, key=str.casefold)
+    close = difflib.get_close_matches(wanted, ordered, n=5, cutoff=0.6)
+    if close:
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?"
+    else:
+        shown = "; ".join(ordered[:12])
+        more = f"; ... ({len(ordered)} in all: uprbuzz records summary lists them)" \
+            if len(ordered) > 12 else ""
+        hint = f"known: {shown}{more}"
+    what = "theme contains" if substring else "State is named"
+    raise UsageProblem(f"{option} {wanted!r}: no {what} that: {hint}")

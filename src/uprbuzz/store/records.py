@@ -30,7 +30,7 @@ from uprbuzz.upr_record import (
     paragraph_order,
 )
 
-__all__ = ["Records", "Record", "Response", "document_link", "normalise_position",
+__all__ = ["Records", "Record", "PositionChange", "Response", "document_link", "normalise_position",
            "paragraph_order"]
 
 _COLUMNS = ("doc, paragraph, text, states, themes, sdgs, position, comment, links, source, "
@@ -45,6 +45,19 @@ class Response:
     paragraph: str
     position: str
     comment: str = ""
+
+
+@dataclass(frozen=True)
+class PositionChange:
+    """A stored position an import replaced: ``A/HRC/46/15 ¶26.1 noted -> supported``."""
+
+    key: str
+    before: str
+    after: str
+    before_source: str  # the file that had set it (a ``respond`` file, an earlier import)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.before} -> {self.after}"
 
 
 def _from_row(r: Any) -> Record:
@@ -68,11 +81,15 @@ class Records:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def upsert(self, records: Iterable[Record], source: str) -> tuple[int, int]:
+    def upsert(self, records: Iterable[Record], source: str,
+               changed: list[PositionChange] | None = None) -> tuple[int, int]:
         """Add or refresh records in one transaction: (added, updated); a record that changes
         nothing counts in neither. What the new record lacks is kept from the stored one: a
-        None position (and its comment), empty States, themes or SDGs, and each kind of link
-        (so a UHRI import after the CSV adds the UHRI page and keeps the rest)."""
+        None position, an empty comment (a comment is replaced, never erased: it may be the
+        State's explanation from ``respond``), empty States, themes or SDGs, and each kind of
+        link (so a UHRI import after the CSV adds the UHRI page and keeps the rest). A position
+        the new record gives replaces a different stored one; each such change is appended to
+        ``changed`` so the caller can say so (a pending one answered is not listed)."""
         batch: dict[tuple[str, str], Record] = {}
         for rec in records:
             batch[(rec.doc, rec.paragraph)] = rec  # the last of duplicates wins, as a re-import
@@ -92,7 +109,13 @@ class Records:
                 merged = _merge(old[0], new)
                 if merged == old[0]:
                     continue
-                pos_source = source if merged.position != old[0].position else old[1]
+                if merged.position != old[0].position:
+                    pos_source = source
+                    if changed is not None and old[0].position is not None:
+                        changed.append(PositionChange(new.key, old[0].position,
+                                                      merged.status, old[1]))
+                else:
+                    pos_source = old[1]
                 updates.append((merged.text, _dump(merged.states), _dump(merged.themes),
                                 _dump(merged.sdgs), merged.position, merged.comment,
                                 _dump_links(merged), source, pos_source, now, *k))
@@ -162,14 +185,15 @@ class Records:
     def list(self, theme: str | None = None, state: str | None = None,
              position: str | None = None, doc: str | None = None) -> list[Record]:
         """Records in document and paragraph order (26.2 before 26.10). Filters ignore case;
-        ``position`` takes any spelling ``normalise_position`` does, or ``pending``."""
+        ``theme`` matches any theme containing it ("death" finds "Death penalty"), ``state``
+        a whole name ("Niger" is not "Nigeria"); ``position`` takes any spelling ``normalise_position`` does, or ``pending``."""
         if doc is None:
             rows = self.db.query("SELECT * FROM records")
         else:
             rows = self.db.query("SELECT * FROM records WHERE doc=?", (doc.strip(),))
         out = [_from_row(r) for r in rows]
         if theme is not None:
-            out = [r for r in out if _fold(theme) in {_fold(t) for t in r.themes}]
+            out = [r for r in out if any(_fold(theme) in _fold(t) for t in r.themes)]
         if state is not None:
             out = [r for r in out if _fold(state) in {_fold(s) for s in r.states}]
         if position is not None:
@@ -237,13 +261,9 @@ def _insert_row(r: Record, source: str, now: str) -> tuple[Any, ...]:
 
 
 def _merge(old: Record, new: Record) -> Record:
-    keep_position = new.position is None
     return Record(
         doc=old.doc, paragraph=old.paragraph, text=new.text or old.text,
         states=new.states or old.states, themes=new.themes or old.themes,
-        sdgs=new.sdgs or old.sdgs,
-        position=old.position if keep_position else new.position,
-        comment=(old.comment if keep_position or (new.position == old.position
-                                                  and not new.comment) else new.comment),
-        links={**old.links, **new.links},
+        sdgs=new.sdgs or old.sdgs, position=new.position or old.position,
+        comment=new.comment or old.comment, links={**old.links, **new.links},
     )

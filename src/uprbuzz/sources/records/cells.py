@@ -124,3 +124,21 @@ def comparable(value: str) -> str:
         body = body[:m.start()]
     body = body.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return " ".join(re.findall(r"\w+", body.casefold()))
+
+
+class NumericParagraph(ValueError):
+    """A paragraph stored as a number: 26.10 and 26.1 are the same number, so it cannot be
+    trusted whatever its display format says."""
+
+
+def paragraph_cell(row: Row, *names: str) -> str:
+    """The paragraph as text. A spreadsheet (or JSON) number is refused, never guessed: Excel
+    stores a typed 26.10 as 26.1, and the number format that shows "26.10" is the same for a
+    typed 26.1 shown with two decimals."""
+    value = cell(row, *names)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise NumericParagraph(
+            f"paragraph {text(value)} is a number, not text (a spreadsheet turns 26.10 into "
+            "26.1, so it cannot be trusted): format the paragraph column as Text in Excel and "
+            "retype the paragraphs, or save the sheet as CSV")
+    return text(value)

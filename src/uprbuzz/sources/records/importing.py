@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uprbuzz.sources.records import project_table, responses, uhri, uprinfo
-from uprbuzz.sources.records.parsed import Parsed, Problem
+from uprbuzz.sources.records.parsed import SHOWN, Parsed, Problem
 from uprbuzz.sources.records.tables import (
     Headers,
     RecordFileError,
@@ -19,6 +19,7 @@ from uprbuzz.sources.records.tables import (
     xlsx_rows,
 )
 from uprbuzz.store import Store
+from uprbuzz.store.records import PositionChange
 
 FORMATS = ("auto", "csv", "xlsx", "uhri-json", "uhri-xlsx", "uprinfo-json")
 PROGRESS_EVERY = 20_000  # rows between progress lines on long imports (stderr)
@@ -33,6 +34,21 @@ class Imported:
     added: int
     updated: int
     skipped: int
+    changed: tuple[PositionChange, ...] = ()  # stored positions this file replaced
+    notes: tuple[str, ...] = ()  # warnings about the file, one line each (nothing stopped)
+
+    @property
+    def changes_line(self) -> str:
+        """``3 positions changed by this file: A/HRC/46/15 ¶26.1 noted -> supported (set by
+        answers.csv), ...``, or "" when none was."""
+        if not self.changed:
+            return ""
+        n = len(self.changed)
+        shown = ", ".join(f"{c} (set by {c.before_source})" if c.before_source else str(c)
+                          for c in self.changed[:SHOWN])
+        more = f", and {n - SHOWN} more" if n > SHOWN else ""
+        return (f"{n} position{'s' if n != 1 else ''} changed by this file: {shown}{more} "
+                "(check them: `uprbuzz records respond` sets them back)")
 
     @property
     def line(self) -> str:
@@ -107,8 +123,11 @@ def import_records(store: Store, path: Path, fmt: str = "auto", doc: str | None 
     parsed = read_records(store, path, fmt, doc, progress)
     if progress and len(parsed.records) >= PROGRESS_EVERY:
         progress(f"... storing {len(parsed.records)} recommendations")
-    added, updated = store.records.upsert((r for _, r in parsed.records), source=str(path))
-    return Imported(str(path), len(parsed.records), added, updated, parsed.skipped)
+    changed: list[PositionChange] = []
+    added, updated = store.records.upsert((r for _, r in parsed.records), source=str(path),
+                                          changed=changed)
+    return Imported(str(path), len(parsed.records), added, updated, parsed.skipped,
+                    tuple(changed), tuple(parsed.notes))
 
 
 def respond(store: Store, path: Path, doc: str | None = None) -> int:

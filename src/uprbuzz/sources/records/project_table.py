@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from uprbuzz.sources.records.cells import cell, has_column, split_list, text
+from uprbuzz.sources.records.cells import (
+    NumericParagraph,
+    cell,
+    has_column,
+    paragraph_cell,
+    split_list,
+    text,
+)
 from uprbuzz.sources.records.parsed import Parsed
 from uprbuzz.sources.records.tables import Row
 from uprbuzz.upr_record import Record, normalise_paragraph
@@ -33,7 +40,11 @@ def parse(rows: Iterable[Row], doc: str | None, parsed: Parsed) -> None:
         if doc and row_doc != doc:
             parsed.skipped += 1
             continue
-        para = normalise_paragraph(text(cell(row, *PARAGRAPH)))
+        try:
+            para = normalise_paragraph(paragraph_cell(row, *PARAGRAPH))
+        except NumericParagraph as e:
+            parsed.bad(row, str(e))
+            continue
         body = text(cell(row, "text", "recommendation"))
         if not row_doc:
             parsed.bad(row, "no document for this recommendation: give the report's symbol "

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from uprbuzz.sources.records.cells import cell, has_column, text
+from uprbuzz.sources.records.cells import (
+    NumericParagraph,
+    cell,
+    has_column,
+    paragraph_cell,
+    text,
+)
 from uprbuzz.sources.records.parsed import Problem
 from uprbuzz.sources.records.tables import RecordFileError, Row
 from uprbuzz.store.records import Response
@@ -30,8 +36,13 @@ def read(rows: Iterable[Row], doc: str | None,
     ``resolve`` finds stored (it returns the document holding it, or None). The header is
     checked by the reader (``check_header``)."""
     out = Answers()
+    seen: dict[tuple[str, str], Row] = {}  # (doc, paragraph) -> the row answering it
     for row in rows:
-        key_doc, para = split_key(text(cell(row, *PARAGRAPH)))
+        try:
+            key_doc, para = split_key(paragraph_cell(row, *PARAGRAPH))
+        except NumericParagraph as e:
+            out.problems.append(Problem(row, str(e)))
+            continue
         row_doc = key_doc or text(cell(row, "doc", "document", "document_symbol")) or doc
         raw = text(cell(row, *POSITION))
         if not para:
@@ -52,6 +63,11 @@ def read(rows: Iterable[Row], doc: str | None,
             out.problems.append(Problem(row, f"¶{para}: no such recommendation{where} is "
                                         "stored: check the paragraph, or import the "
                                         "recommendations first (uprbuzz records import)"))
+            continue
+        first = seen.setdefault((found, para), row)
+        if first is not row:  # "the last row wins" would hide one of two answers
+            out.problems.append(Problem(row, f"¶{para} is answered twice (also at "
+                                        f"{first.label}): keep one row per recommendation"))
             continue
         out.responses.append((row, Response(found, para, position,
                                             text(cell(row, *COMMENT)))))

@@ -3,7 +3,9 @@
 Columns used: Document Symbol, UPR Reccomending States (sic; the corrected spelling is read
 too), UPR Position, Themes, Sdgs, Text, whose start is the paragraph ("26.1 Consider ...
 (Somalia);"). A column holding the recommendation's UHRI id (Id, UUID, Document Id, UHRI Id)
-or its page (Link, URL) gives the page ``https://uhri.ohchr.org/en/document/{id}``.
+or its page (Link, URL) gives the page ``https://uhri.ohchr.org/en/document/{id}``. Only a
+UUID makes that link (UHRI's ids are UUIDs); an id of another form (an annotation number, a
+row number) gives none, and the import warns once per file with a count and an example.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import re
 from collections.abc import Iterable
 
 from uprbuzz.sources.records.cells import (
+    NumericParagraph,
     cell,
     has_column,
     leading_paragraph,
+    paragraph_cell,
     split_list,
     text,
     without_recommenders,
@@ -46,7 +50,28 @@ def page(row: Row) -> str:
     return UHRI_PAGE.format(id=uid) if _UUID.match(uid) else ""
 
 
+def odd_id(row: Row) -> str:
+    """The row's id when it gives one that makes no UHRI link (not a UUID, and no UHRI Link
+    column either), else ""."""
+    uid = text(cell(row, *ID))
+    return uid if uid and not page(row) else ""
+
+
 def parse(rows: Iterable[Row], doc: str | None, parsed: Parsed) -> None:
+    odd: list[tuple[Row, str]] = []
+    _parse(rows, doc, parsed, odd)
+    if odd:
+        row, uid = odd[0]
+        many = len(odd) != 1
+        parsed.notes.append(
+            f"{len(odd)} row{'s' if many else ''} ha{'ve' if many else 's'} an Id that is not a "
+            f"UHRI id (a UUID, e.g. 0b0f3c1e-...), so no UHRI link (e.g. {row.label}: "
+            f"{uid[:40]!r}); export with the Id column, or add a Link column with the "
+            "https://uhri.ohchr.org/en/document/... page")
+
+
+def _parse(rows: Iterable[Row], doc: str | None, parsed: Parsed,
+           odd: list[tuple[Row, str]]) -> None:
     for row in rows:
         row_doc = text(cell(row, *DOC))
         if doc and row_doc != doc:
@@ -57,7 +82,11 @@ def parse(rows: Iterable[Row], doc: str | None, parsed: Parsed) -> None:
                        "(e.g. A/HRC/46/15)")
             continue
         body = text(cell(row, "Text"))
-        para = normalise_paragraph(text(cell(row, "Paragraph")))
+        try:
+            para = normalise_paragraph(paragraph_cell(row, "Paragraph"))
+        except NumericParagraph as e:
+            parsed.bad(row, str(e))
+            continue
         found = leading_paragraph(body)
         if found:
             para = para or found[0]
@@ -77,3 +106,5 @@ def parse(rows: Iterable[Row], doc: str | None, parsed: Parsed) -> None:
             parsed.bad(row, str(e))
             continue
         parsed.records.append((row, rec))
+        if uid := odd_id(row):
+            odd.append((row, uid))
