@@ -214,3 +214,23 @@ def test_unknown_doc_state_and_position_are_mistakes(root):
     assert r.exit_code == 2
     assert r.stderr.strip() == ("uprbuzz: error: --position: unknown position 'bogus': use one "
                                 "of supported, noted, supported in part or pending")
+
+
+def test_a_upr_info_answer_with_numeric_paragraphs_is_refused(tmp_path):
+    root = make_root(tmp_path)
+    rows = [{"_id": f"id{i}", "sharedId": f"share{i}", "title": "t",
+             "metadata": {"document": [{"value": DOC}], "paragraph": [{"value": para}],
+                          "recommendation": [{"value": f"Recommendation {i} (Chile)"}],
+                          "recommending_state": [{"value": "s", "label": "Chile"}]}}
+            for i, para in enumerate((26.1, "26.10"))]
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps({"rows": rows, "totalRows": 2}, indent=1), encoding="utf-8")
+    r = run(root, "import", str(path))
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [
+        f"uprbuzz: {path}:3:1: rows[0]: paragraph 26.1 is a JSON number, not a string (26.10 "
+        "reads as 26.1, so it cannot be trusted): write it as \"26.10\"; nothing was imported"]
+    rows[0]["metadata"]["paragraph"] = [{"value": "26.1"}]
+    path.write_text(json.dumps({"rows": rows, "totalRows": 2}, indent=1), encoding="utf-8")
+    assert run(root, "import", str(path)).exit_code == 0
+    assert sorted(listed(root)) == ["26.1", "26.10"]

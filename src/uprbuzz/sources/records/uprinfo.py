@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from uprbuzz.sources.records.cells import (
+    NumericParagraph,
     comparable,
     labelled,
     leading_paragraph,
@@ -67,8 +68,14 @@ def entry(row: Row) -> Entry:
     states = split_list(_field(meta, "recommending_state", "recommending_states"))
     doc = " ".join(labelled(v) for v in _field(meta, "document", "document_symbol", "symbol",
                                                 "report"))
-    para = normalise_paragraph(" ".join(labelled(v) for v in _field(
-        meta, "paragraph", "recommendation_number", "paragraph_number", "number")))
+    numbers = _field(meta, "paragraph", "recommendation_number", "paragraph_number", "number")
+    for v in numbers:  # a JSON number: 26.10 was read as 26.1 (refused, as in a spreadsheet)
+        raw = v.get("label") or v.get("value") if isinstance(v, dict) else v
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raise NumericParagraph(f"paragraph {text(raw)} is a JSON number, not a string "
+                                   "(26.10 reads as 26.1, so it cannot be trusted): write it "
+                                   "as \"26.10\"")
+    para = normalise_paragraph(" ".join(labelled(v) for v in numbers))
     found = leading_paragraph(words)
     if found:
         para = para or found[0]
