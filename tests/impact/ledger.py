@@ -162,7 +162,8 @@ def expected(store: Store, zone: str = ZONE, prefix: str = "",
         "WHERE f.post_id = e.post_id AND f.channel = e.channel AND f.part = e.part) AND EXISTS "
         "(SELECT 1 FROM publications p WHERE p.post_id = e.post_id AND p.channel = e.channel "
         "AND p.part = e.part AND p.state = 'sent')")
-    fresh = [r for r in fresh if (r["post_id"], r["channel"]) in lane_keys]
+    fresh = [{**dict(r), "replies": max(0, int(r["replies"]) - own_replies(store, r))}
+             for r in fresh if (r["post_id"], r["channel"]) in lane_keys]
     totals = {k: sum(int(r[k]) for r in fresh) for k in ("likes", "reposts", "replies", "quotes")}
     totals["interactions"] = sum(totals.values())
     imps = [int(r["impressions"]) for r in fresh if r["impressions"] is not None]
@@ -190,6 +191,32 @@ def expected(store: Store, zone: str = ZONE, prefix: str = "",
                     sum(imps) if imps else None, dict(per_post), positions,
                     int(store.db.tuples("SELECT COUNT(*) FROM records")[0][0]),
                     dict(x_parts), dict(x_usd), reads)
+
+
+def own_replies(store: Store, snap: Any) -> int:
+    """The network's own replies to a snapshot's part sent by its time, from SQL: the thread's
+    next part; for live coverage with its anchor on the channel, the next live posts whose
+    latest earlier live post on the channel (by number, sent before them) is this one."""
+    at = snap["taken_at"]
+    n = int(store.db.tuples(
+        "SELECT COUNT(*) FROM publications WHERE post_id = ? AND channel = ? AND part = ? "
+        "AND state = 'sent' AND sent_at <= ?",
+        (snap["post_id"], snap["channel"], int(snap["part"]) + 1, at))[0][0])
+    m = re.fullmatch(r"live/([^/]+)/(anchor|\d+)", snap["post_id"])
+    if not m or n:  # not live, or not the post's last part
+        return n
+    key = m.group(1)
+    first: dict[int, str] = {}
+    for r in store.db.query("SELECT post_id, MIN(sent_at) AS t FROM publications WHERE "
+                            "channel = ? AND state = 'sent' AND post_id LIKE ? GROUP BY post_id",
+                            (snap["channel"], f"live/{key}/%")):
+        tail = r["post_id"].rsplit("/", 1)[1]
+        first[0 if tail == "anchor" else int(tail)] = r["t"]
+    if 0 not in first:
+        return 0
+    me = 0 if m.group(2) == "anchor" else int(m.group(2))
+    return sum(1 for k, t in first.items() if k > me and t <= at
+               and max((j for j, u in first.items() if j < k and u <= t), default=-1) == me)
 
 
 def csv_tables(text: str) -> dict[str, list[dict[str, str]]]:

@@ -3,7 +3,8 @@
 Each chart is an ``<svg role="img">`` named by its ``<title>`` and described by its ``<desc>``
 (the text alternative); the page puts the data table beside it. Colours are the Okabe–Ito
 palette (told apart with colour blindness), every series is also named in a legend, and all
-text is dark on white.
+text is dark on white. Lines also differ by dash pattern and marker shape, so two series with
+the same values (likes and reposts both 3) both stay visible, and colour is never the only cue.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ W, H = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 56
 INK, GRID = "#1a1a1a", "#d0d0d0"
 Fmt = Callable[[float], str]
+DASHES = ("", "9 5", "2 4", "12 4 3 4", "6 3", "1 3")  # solid, dashed, dotted, dash-dot, ...
+MARKERS = ("circle", "square", "triangle", "diamond", "cross", "bar")
 
 
 def colour(i: int) -> str:
@@ -73,6 +76,44 @@ def _legend(names: Sequence[str], y: float) -> list[str]:
     return out
 
 
+def _marker(k: int, x: float, y: float) -> str:
+    """Series ``k``'s marker at (x, y): a shape of its own, white-edged so that one drawn on
+    another of the same value still shows."""
+    c, shape = colour(k), MARKERS[k % len(MARKERS)]
+    edge = 'stroke="#ffffff" stroke-width="1"'
+    if shape == "circle":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5.5" fill="{c}" {edge}/>'
+    if shape == "square":
+        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{c}" {edge}/>'
+    if shape == "triangle":
+        pts = f"{x:.1f},{y - 5:.1f} {x + 5:.1f},{y + 4:.1f} {x - 5:.1f},{y + 4:.1f}"
+        return f'<polygon points="{pts}" fill="{c}" {edge}/>'
+    if shape == "diamond":
+        pts = f"{x:.1f},{y - 5:.1f} {x + 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x - 5:.1f},{y:.1f}"
+        return f'<polygon points="{pts}" fill="{c}" {edge}/>'
+    if shape == "cross":
+        return (f'<path d="M{x - 4:.1f} {y - 4:.1f}L{x + 4:.1f} {y + 4:.1f}M{x - 4:.1f} '
+                f'{y + 4:.1f}L{x + 4:.1f} {y - 4:.1f}" stroke="{c}" stroke-width="2.5"/>')
+    return f'<rect x="{x - 1.5:.1f}" y="{y - 5:.1f}" width="3" height="10" fill="{c}"/>'
+
+
+def _dash(k: int) -> str:
+    d = DASHES[k % len(DASHES)]
+    return f' stroke-dasharray="{d}"' if d else ""
+
+
+def _line_legend(names: Sequence[str], y: float) -> list[str]:
+    """A legend of line samples: each with its series' colour, dash pattern and marker."""
+    out, x = [], float(LEFT)
+    for i, n in enumerate(names):
+        out.append(f'<line x1="{x:.1f}" x2="{x + 28:.1f}" y1="{y - 4:.1f}" y2="{y - 4:.1f}" '
+                   f'stroke="{colour(i)}" stroke-width="2.5"{_dash(i)}/>'
+                   + _marker(i, x + 14, y - 4)
+                   + f'<text x="{x + 34:.1f}" y="{y:.1f}" fill="{INK}">{escape(n)}</text>')
+        x += 50 + 7 * len(n)
+    return out
+
+
 def columns(ident: str, title: str, desc: str, labels: Sequence[str],
             series: Sequence[tuple[str, Sequence[float]]], fmt: Fmt, *,
             int_ticks: bool = True) -> str:
@@ -107,15 +148,16 @@ def lines(ident: str, title: str, desc: str, labels: Sequence[str],
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     n = len(labels)
     xs = [LEFT + (plot_w * (i / (n - 1)) if n > 1 else plot_w / 2) for i in range(n)]
+    marks: list[str] = []
     for k, (_, values) in enumerate(series):
         pts = [(x, TOP + plot_h - plot_h * v / ymax) for x, v in zip(xs, values, strict=True)]
-        body.append(f'<polyline fill="none" stroke="{colour(k)}" stroke-width="2.5" points="'
-                    + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
-        if n <= 31:  # a dot per day while days are few enough to tell apart
-            body += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour(k)}"/>'
-                     for x, y in pts]
+        body.append(f'<polyline fill="none" stroke="{colour(k)}" stroke-width="2.5"{_dash(k)} '
+                    'points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
+        if n <= 31:  # a marker per day while days are few enough to tell apart
+            marks += [_marker(k, x, y) for x, y in pts]
+    body += marks  # over every line: a line drawn later never hides an earlier one's markers
     body += _x_labels(labels, xs)
-    body += _legend([n for n, _ in series], H - 12)
+    body += _line_legend([n for n, _ in series], H - 12)
     return _svg(ident, title, desc, body)
 
 
