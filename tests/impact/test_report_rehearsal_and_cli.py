@@ -91,6 +91,12 @@ def test_a_session_the_project_defines_but_has_not_run_is_an_empty_report(tmp_pa
     assert code == 2
     assert err.strip() == ("uprbuzz: error: --session 'countdown': no live session of that "
                            "name (known: us-upr-2020, wg36)")
+    # the one discovery of session files, which `uprbuzz live` also names in its errors
+    from uprbuzz.live.session_file import find_session, session_names
+
+    assert session_names(root) == ["us-upr-2020"]
+    with pytest.raises(FileNotFoundError, match=r"sessions here: us-upr-2020$"):
+        find_session("zzz", root)
 
 
 @pytest.mark.parametrize("args, says", [
