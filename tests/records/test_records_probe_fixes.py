@@ -199,6 +199,8 @@ def test_theme_matches_part_of_a_name_and_an_unknown_one_lists_the_known(root):
     [line] = r.stderr.splitlines()
     assert line.startswith("uprbuzz: error: --theme 'torture': no theme contains that: known: "
                            "Death penalty; International criminal")
+    r = run(root, "list", "--theme", "deth")
+    assert r.exit_code == 2 and "did you mean 'Death penalty'?" in r.stderr
 
 
 def test_unknown_doc_state_and_position_are_mistakes(root):
@@ -207,7 +209,7 @@ def test_unknown_doc_state_and_position_are_mistakes(root):
     assert r.stderr.strip() == ("uprbuzz: error: --doc A/HRC/99/1: that report was never "
                                 f"imported (the imported ones: {DOC}); uprbuzz records import "
                                 "FILE --doc SYMBOL imports one")
-    r = run(root, "list", "--state", "Chil")
+    r = run(root, "list", "--state", "chil")
     assert r.exit_code == 2 and "did you mean 'Chile'?" in r.stderr
     assert sorted(listed(root, "--state", "CHILE")) == ["27.1"]
     r = run(root, "list", "--position", "bogus")

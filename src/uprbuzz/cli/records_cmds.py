@@ -52,8 +52,9 @@ def import_(file: Path, doc: str | None, fmt: str) -> None:
     Position, Themes, Sdgs, Text starting with the paragraph) or a UPR Info search answer
     (JSON, {"rows": [...]}: matched to recommendations already imported when it does not
     name the paragraph). Importing again updates what changed and keeps what the new file
-    lacks (a position it does not give, the other source's links). A bad row stops the
-    import, named by line (CSV), row (XLSX) or index (JSON); nothing is stored then.
+    lacks (a position it does not give, a comment, the other source's links); a stored
+    position it changes (one set by `records respond`, say) is listed. A bad row stops the
+    import, each named by line (CSV), row (XLSX) or index (JSON); nothing is stored then.
     Example:
       uprbuzz records import us_upr2020_recommendations.csv --doc A/HRC/46/15
       uprbuzz records import export-full-en.json --doc A/HRC/46/15
@@ -125,8 +126,9 @@ def respond(file: Path, doc: str | None) -> None:
     \b
     Columns: paragraph,position[,comment]. Positions: supported, noted, supported in part
     (any case; "Not Supported" counts as noted, the UN's own word for it). Every row is
-    checked first: an unknown paragraph or a bad position stops it, named by line, and
-    nothing is recorded.
+    checked first: an unknown paragraph, a bad position, a paragraph answered twice or (XLSX)
+    a paragraph stored as a number stops it, one line per bad row, and nothing is recorded.
+    In XLSX, format the paragraph column as Text: Excel turns 26.10 into the number 26.1.
     Example:
       uprbuzz records respond us_responses_add1.csv
     """
@@ -198,7 +200,12 @@ def _known_name(option: str, wanted: str, names: set[str], substring: bool) -> N
         raise UsageProblem(f"{option} {wanted!r}: no record has one (import recommendations "
                            "first: uprbuzz records import FILE)")
     ordered = sorted(names, key=str.casefold)
-    close = difflib.get_close_matches(wanted, ordered, n=5, cutoff=0.6)
+    by_fold = {n.casefold(): n for n in ordered}
+    close = [by_fold[c] for c in difflib.get_close_matches(folded, list(by_fold), n=5,
+                                                            cutoff=0.6)]
+    if substring and not close:  # a misspelt word of a theme: "deth" -> "Death penalty"
+        close = [n for n in ordered
+                 if difflib.get_close_matches(folded, n.casefold().split(), cutoff=0.75)][:5]
     if close:
         hint = f"did you mean {', '.join(repr(c) for c in close)}?"
     else:
