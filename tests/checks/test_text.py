@@ -308,3 +308,13 @@ def test_measure_human_table():
     lines = r.output.splitlines()
     assert lines[1].split()[:3] == ["X", "295", "weighted"] and "TOO LONG" in lines[1]
     assert "tag" in r.output and "upr" in r.output
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([chr(i) for i in range(128)] + ["\r\n"]), max_size=40).map("".join))
+def test_ascii_grapheme_shortcut_equals_the_unicode_rule(text):
+    import regex
+
+    from uprbuzz.platforms.text_measure import graphemes
+
+    assert graphemes(text) == sum(1 for _ in regex.finditer(r"\X", text))

@@ -65,6 +65,7 @@ class BlueskyPlatform:
         self._fresh_login = False  # True once this instance did a password login
         self._dids: dict[str, str | None] = {}
         self.password_logins = 0  # observable in tests and benchmarks
+        self._warm_error: PlatformError | None = None  # a warm() login that failed
 
     # --- session -------------------------------------------------------------------------
 
@@ -81,6 +82,9 @@ class BlueskyPlatform:
     def _ensure(self) -> XrpcClient:
         if self._client is not None:
             return self._client
+        if self._warm_error is not None:  # the warm-up's login failed: say so, once
+            err, self._warm_error = self._warm_error, None
+            raise err
         stored = self._session_load() if self._session_load else None
         if stored:
             client = self._new_client()
@@ -94,6 +98,17 @@ class BlueskyPlatform:
                 self._log("bluesky: stored session unreadable; logging in")
             client.close()
         return self._password_login()
+
+    def warm(self) -> None:
+        """Log in now (a stored session costs no request), before the first post is ready.
+        A failure is kept and raised by the first call that needs the session, so a wrong
+        password is still tried once, and reported where the post is."""
+        if self._client is not None or self._warm_error is not None:
+            return
+        try:
+            self._ensure()
+        except PlatformError as e:
+            self._warm_error = e
 
     def _same_account(self, handle: str, did: str) -> bool:
         want = (self.config.handle or "").lstrip("@").lower()

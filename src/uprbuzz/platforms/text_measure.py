@@ -157,6 +157,8 @@ _GRAPHEME = regex.compile(r"\X")
 
 
 def graphemes(text: str) -> int:
+    if text.isascii():  # each ASCII character is a cluster of its own, except CR LF (GB3)
+        return len(text) - text.count("\r\n")
     return sum(1 for _ in _GRAPHEME.finditer(text))
 
 

@@ -54,6 +54,7 @@ class Publisher:
         self._build_errors: dict[str, PlatformOutcome] = {}
         self._blocked: dict[str, PlatformOutcome] = {}
         self._lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}  # channel -> held while it is built
         self._log = log or _log.info
         self._sleep = sleep  # None: the clock's sleep, cut short by request_stop
         self._stopping = threading.Event()
@@ -116,23 +117,41 @@ class Publisher:
 
     def platform(self, name: str) -> Platform:
         """Channel ``name``'s platform client, built once per run (SDKs are imported only
-        here). Tests hand in clients by channel name."""
+        here). Tests hand in clients by channel name. Each channel builds under a lock of its
+        own, so one lane importing its SDK never holds up another lane's start."""
         with self._lock:
             if name in self._given:
                 return self._given[name]
-            if name in self._built:
-                return self._built[name]
-            if name in self._build_errors:
-                raise Blocked(self._build_errors[name])
+            building = self._building.setdefault(name, threading.Lock())
+        with building:
+            with self._lock:
+                if name in self._built:
+                    return self._built[name]
+                if name in self._build_errors:
+                    raise Blocked(self._build_errors[name])
             try:
                 plat = self._build(name)
             except Exception as e:  # missing credentials, SDK missing, bad URL
                 out = PlatformOutcome(name, "failed", message=f"cannot use {name}: {e}")
-                self._build_errors[name] = out
+                with self._lock:
+                    self._build_errors[name] = out
                 self.log(f"{name}: {out.message}")
                 raise Blocked(out) from e
-            self._built[name] = plat
+            with self._lock:
+                self._built[name] = plat
             return plat
+
+    def warm(self, channel: str) -> None:
+        """Get ``channel``'s client ready before its first post is (a Bluesky login waits a
+        second on the PDS's password hashing: done while the run is still checking posts).
+        Problems are left to the first send, which reports them."""
+        try:
+            plat = self.platform(channel)
+        except Blocked:
+            return
+        warm = getattr(plat, "warm", None)
+        if callable(warm):
+            warm()
 
     def _build(self, name: str) -> Platform:
         """The client for channel ``name``: its platform, with its account's settings."""

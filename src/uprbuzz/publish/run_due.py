@@ -47,6 +47,8 @@ class DueHost(Protocol):
 
     def writes_many(self, channel: str) -> bool: ...
 
+    def warm(self, channel: str) -> None: ...
+
     def publish_batch(self, channel: str, items: Sequence[tuple[Post, str]]
                       ) -> list[PlatformOutcome]: ...
 
@@ -128,6 +130,7 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
 
     def worker(channel: str) -> None:
         batched = pub.writes_many(channel)
+        pub.warm(channel)  # log in while the first posts are still being checked
         done = False
         while not done:
             items = [queues[channel].get()]
