@@ -83,6 +83,6 @@ def map_error(exc: BaseException, *, write: bool, what: str) -> PlatformError:
         return RateLimited(msg, reset_at=_reset_at(exc.headers), platform=P, status=429)
     if status == 401 or is_token_error(exc):
         return AuthFailed(msg, platform=P, status=status)
-    if status >= 500:
+    if status >= 500 or status == 408:  # the server failed, or gave up waiting for us
         return (Ambiguous if write else TransientError)(msg, platform=P, status=status)
     return Rejected(msg, platform=P, status=status)  # 400 (invalid record), 413 (too large), ...

@@ -10,27 +10,22 @@ does not return (deleted, or not indexed yet) is left out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from uprbuzz.config import BlueskyConfig
-from uprbuzz.platforms.base import (
-    Counts,
-    PlatformError,
-    RateLimited,
-    Rejected,
-    Remote,
-    TransientError,
-)
+from uprbuzz.platforms.base import Counts, Rejected, Remote, TransientError
 from uprbuzz.platforms.limits import BLUESKY
 
-METHOD = "/xrpc/app.bsky.feed.getPosts"
+METHOD = "app.bsky.feed.getPosts"
 P = "bluesky"
 
 
 def read_metrics(config: BlueskyConfig, remotes: Sequence[Remote],
                  transport: Any = None) -> dict[str, Counts]:
-    import httpx
+    """Counts by ``Remote.id``: one public getPosts through the XRPC client (no login), its
+    failures sorted by the same rules as every Bluesky call (a read: never ambiguous)."""
+    from uprbuzz.platforms.bluesky_errors import map_error
+    from uprbuzz.platforms.bluesky_xrpc import XrpcClient
 
     by_uri = {r.uri: r.id for r in remotes if r.uri}
     if not by_uri:
@@ -38,20 +33,17 @@ def read_metrics(config: BlueskyConfig, remotes: Sequence[Remote],
     if len(by_uri) > BLUESKY.max_reads:
         raise Rejected(f"{len(by_uri)} posts in one read (getPosts takes {BLUESKY.max_reads})",
                        platform=P)
-    url = config.read_url.rstrip("/") + METHOD
+    client = XrpcClient(config.read_url, timeout=config.timeout, transport=transport)
     try:
-        with httpx.Client(timeout=config.timeout, transport=transport) as http:
-            resp = http.get(url, params=[("uris", u) for u in by_uri])
-    except httpx.HTTPError as e:  # a read: never ambiguous, just try again later
-        raise TransientError(f"read engagement from {config.read_url}: {e or type(e).__name__}",
-                             platform=P) from e
-    if resp.status_code != 200:
-        raise _error(resp)
-    try:
-        posts = resp.json().get("posts") or []
-    except ValueError as e:
-        raise TransientError(f"read engagement: {config.read_url} answered no JSON",
-                             platform=P) from e
+        answer = client.query(METHOD, {"uris": list(by_uri)}, auth=False)
+    except Exception as e:  # noqa: BLE001 - XRPC and transport errors, mapped at the edge
+        raise map_error(e, write=False, what=f"read engagement from {config.read_url}") from e
+    finally:
+        client.close()
+    posts = answer.get("posts")
+    if not isinstance(posts, list):
+        raise TransientError(f"read engagement: {config.read_url} answered no list of posts",
+                             platform=P)
     out: dict[str, Counts] = {}
     for p in posts:
         rid = by_uri.get(p.get("uri", ""))
@@ -61,20 +53,3 @@ def read_metrics(config: BlueskyConfig, remotes: Sequence[Remote],
                               replies=int(p.get("replyCount") or 0),
                               quotes=int(p.get("quoteCount") or 0))
     return out
-
-
-def _error(resp: Any) -> PlatformError:
-    try:
-        body = resp.json()
-        why = f"{body.get('error') or resp.status_code}: {body.get('message') or ''}".rstrip(": ")
-    except ValueError:
-        why = f"{resp.status_code} {resp.reason_phrase}"
-    msg = f"read engagement: {why}"
-    status = int(resp.status_code)
-    if status == 429:
-        reset = resp.headers.get("ratelimit-reset")
-        when = datetime.fromtimestamp(int(reset), UTC) if reset and reset.isdigit() else None
-        return RateLimited(msg, reset_at=when, platform=P, status=429)
-    if status >= 500 or status == 408:
-        return TransientError(msg, platform=P, status=status)
-    return Rejected(msg, platform=P, status=status)

@@ -119,8 +119,10 @@ class XrpcClient:
 
     # --- calls -------------------------------------------------------------------------------
 
-    def query(self, nsid: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return self._send("GET", nsid, params=params)
+    def query(self, nsid: str, params: Mapping[str, Any] | None = None, *,
+              auth: bool = True) -> dict[str, Any]:
+        """A GET; ``auth=False`` for a public method (an AppView's), sent to ``base_url``."""
+        return self._send("GET", nsid, params=params, auth=auth)
 
     def procedure(self, nsid: str, body: bytes | dict[str, Any], *,
                   encoding: str = "application/json") -> dict[str, Any]:
@@ -128,7 +130,7 @@ class XrpcClient:
             return self._send("POST", nsid, json_body=body)
         return self._send("POST", nsid, content=body, encoding=encoding)
 
-    def _send(self, method: str, nsid: str, *, auth: str | None | bool = True,
+    def _send(self, method: str, nsid: str, *, auth: str | bool | None = True,
               params: Mapping[str, Any] | None = None, json_body: dict[str, Any] | None = None,
               content: bytes | None = None, encoding: str | None = None) -> dict[str, Any]:
         headers: dict[str, str] = {}
