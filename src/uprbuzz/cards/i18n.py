@@ -63,7 +63,9 @@ def base(lang: str | None) -> str:
 
 
 @lru_cache(maxsize=64)
-def _catalog(lang: str, dirs: tuple[Path, ...]) -> Messages:
+def read_catalog(lang: str, dirs: tuple[Path, ...]) -> Messages:
+    """The translations of ``lang.po`` in the first of ``dirs`` that has one (the cards' and
+    the impact report's catalogs are read alike)."""
     from babel.messages.pofile import read_po
 
     for d in dirs:
@@ -85,7 +87,7 @@ def _catalog(lang: str, dirs: tuple[Path, ...]) -> Messages:
 
 def catalog(lang: str | None) -> Messages:
     b = base(lang)
-    return {} if b == SOURCE else _catalog(b, locale_dirs())
+    return {} if b == SOURCE else read_catalog(b, locale_dirs())
 
 
 def gettext(msgid: str, lang: str | None, context: str | None = None) -> str:

@@ -31,7 +31,7 @@ class Words:
         self.lang = (lang or i18n.SOURCE).strip() or i18n.SOURCE
         base = _base(self.lang)
         # the cards' reader, pointed at this package's catalogs (one mechanism, two catalogs)
-        self._messages = {} if base == i18n.SOURCE else i18n._catalog(base, LOCALES)
+        self._messages = {} if base == i18n.SOURCE else i18n.read_catalog(base, LOCALES)
         self.locale = i18n.locale(self.lang)
 
     def __call__(self, msgid: str, **kw: Any) -> str:
