@@ -38,7 +38,8 @@ def _today(config: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print {path, width, height, bytes, alt}.")
 def render(template: str, sets: tuple[str, ...], output: str, size: str, alt: str | None,
            as_json: bool) -> None:
-    """Render a share card from TEMPLATE (quote, countdown, watch-live, blog, recommendation).
+    """Render a share card from TEMPLATE, a card template's name (docs/cards.md lists them and
+    their fields; an unknown name is answered with the list).
 
     \b
     Example:
