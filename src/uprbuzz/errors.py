@@ -46,6 +46,18 @@ class UprbuzzError(Exception):
         where = self.where
         return f"{where}: {self.message}" if where else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # whole, location included, across a process boundary (a lane worker's error)
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[UprbuzzError], args: tuple[object, ...], state: dict[str, object]
+             ) -> UprbuzzError:
+    e = cls.__new__(cls)
+    Exception.__init__(e, *args)
+    e.__dict__.update(state)
+    return e
+
 
 class StoreError(UprbuzzError):
     """The state store cannot be used (corrupt, read-only, locked, disk full); names the file."""

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Publisher", "Report", "PlatformOutcome", "remote_records"]
 _log = logging.getLogger("uprbuzz.publish.publisher")
+_INHERITED: list[object] = []  # a forked worker's copies of the parent's connections
 
 
 class Publisher:
@@ -96,6 +97,22 @@ class Publisher:
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
+
+    def forked(self) -> None:
+        """Make this copy of the Publisher, in a forked worker process, the process's own: a
+        ledger connection of its own, and clients built anew when used (the ones it inherited
+        share the parent's connections: a PostgreSQL session, HTTP keep-alives). Those are
+        kept referenced, never used, closed or freed here."""
+        _INHERITED.append((self.store, dict(self._built)))
+        self.store = self.store.reopened()
+        self._built.clear()
+        self._building.clear()
+
+    @property
+    def own_clients(self) -> bool:
+        """No client was handed in (tests hand some in: they live in this process, so the
+        run's lanes stay its threads)."""
+        return not self._given
 
     def backoff(self, n: int) -> float:
         return backoff(self.backoff_base, self.backoff_cap, n)

@@ -7,54 +7,38 @@ built, no SDK and no Pillow are imported (a cron tick stays cheap).
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from uprbuzz.model import Post
-from uprbuzz.publish import due_rule, post_edits
-from uprbuzz.publish.lane import stopped_outcome
+from uprbuzz.publish import due_rule, lane_workers, post_edits
+from uprbuzz.publish.lane_workers import WorkerHost
 from uprbuzz.publish.report import Report
 from uprbuzz.store.publications import PubRow
 
 if TYPE_CHECKING:
     from uprbuzz.config import Config
-    from uprbuzz.platforms.base import Remote
     from uprbuzz.publish.report import PlatformOutcome
-    from uprbuzz.store import Store
 
 
-class DueHost(Protocol):
-    """What a run over the due posts needs from the Publisher."""
+class DueHost(WorkerHost, Protocol):
+    """What a run over the due posts needs from the Publisher (its channels' workers' needs
+    included)."""
 
     config: Config
-    store: Store
-
-    @property
-    def stopping(self) -> bool: ...
 
     def now(self) -> datetime: ...
 
     def log(self, line: str) -> None: ...
 
-    def request_stop(self) -> None: ...
-
     def reconcile(self) -> None: ...
 
     def mark_ledger(self) -> None: ...
 
-    def writes_many(self, channel: str) -> bool: ...
-
-    def warm(self, channel: str) -> None: ...
-
-    def publish_batch(self, channel: str, items: Sequence[tuple[Post, str]]
-                      ) -> list[PlatformOutcome]: ...
-
-    def publish_post(self, post: Post, reply_to: dict[str, tuple[Remote, Remote]] | None = None,
-                     platforms: Sequence[str] | None = None, *, content_hash: str | None = None,
-                     prepared: bool = False) -> dict[str, PlatformOutcome]: ...
+    @property
+    def own_clients(self) -> bool: ...
 
 
 def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool = False
@@ -111,74 +95,39 @@ def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool =
 def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: list,
                report: Report) -> None:
     """One worker per channel, each sending its posts in order; a slow or failing channel
-    never holds up another. Posts are prepared (cards rendered, checks run) once, in order,
-    and handed to their channels' workers as soon as they are ready."""
+    never holds up another (lane_workers: a process per channel where it can be, else a
+    thread). Posts are prepared (cards rendered, checks run) once, in order, and handed to
+    their channels' workers as soon as they are ready."""
     channels = list(dict.fromkeys(name for _, lanes in work for name in lanes))
-    # (post id, (ready post, content hash) or None when it will not be sent in this run)
-    Item = tuple[str, tuple[Post, str] | None]
-    queues: dict[str, queue.Queue[Item | None]] = {c: queue.Queue() for c in channels}
     lock = threading.Lock()
-
     errors: list[BaseException] = []  # what stopped a channel's worker: raised at the end
 
-    def _send(channel: str, ready: list[tuple[str, tuple[Post, str]]]) -> list[PlatformOutcome]:
-        if len(ready) > 1:
-            return pub.publish_batch(channel, [prep for _, prep in ready])
-        post, chash = ready[0][1]
-        return [pub.publish_post(post, platforms=[channel], content_hash=chash,
-                                 prepared=True)[channel]]
+    def emit(pairs: list[tuple[str, PlatformOutcome]]) -> None:
+        with lock:
+            for post_id, outcome in pairs:
+                report.add_outcome(post_id, outcome)
 
-    def worker(channel: str) -> None:
-        batched = pub.writes_many(channel)
-        pub.warm(channel)  # log in while the first posts are still being checked
-        done = False
-        while not done:
-            items = [queues[channel].get()]
-            # a channel that writes many posts at once takes every post ready by now
-            while batched and items[-1] is not None:
-                try:
-                    items.append(queues[channel].get_nowait())
-                except queue.Empty:
-                    break
-            if items[-1] is None:
-                done = True
-                items.pop()
-            # refused before sending (None): already recorded and reported
-            ready = [(it[0], it[1]) for it in items if it is not None and it[1] is not None]
-            if not ready:
-                continue
-            if pub.stopping:  # reported, never recorded: the next run finds it due as before
-                outcomes = [stopped_outcome(channel) for _ in ready]
-            else:
-                try:
-                    outcomes = _send(channel, ready)
-                except BaseException as e:  # noqa: BLE001 - the ledger failed (StoreError) or a
-                    # bug: the run stops (the other channels too) and the main thread raises it
-                    with lock:
-                        errors.append(e)
-                    pub.request_stop()
-                    outcomes = [stopped_outcome(channel) for _ in ready]
-            with lock:
-                for (post_id, _), outcome in zip(ready, outcomes, strict=True):
-                    report.add_outcome(post_id, outcome)
+    def fail(e: BaseException, stop: bool) -> None:
+        with lock:
+            errors.append(e)
+        if stop:
+            pub.request_stop()
 
-    threads = [threading.Thread(target=worker, args=(c,), name=f"lane-{c}", daemon=True)
-               for c in channels]
-    for t in threads:
-        t.start()
+    workers = lane_workers.start(pub, channels, emit, fail, own_clients=pub.own_clients)
     try:
         for post, lanes in work:
             if pub.stopping:  # the workers report it stopped, in each channel's order
                 prepared: tuple[Post, str] | None = (post, post.content_hash())
             else:
                 prepared = _prepare(pub, post, lanes, diagnostics, report, lock)
+            if prepared is None:  # refused before sending: recorded and reported already
+                continue
             for name in lanes:
-                queues[name].put((post.id, prepared))
-    finally:
-        for c in channels:
-            queues[c].put(None)
-        for t in threads:
-            t.join()
+                workers.put(name, (post.id, prepared))
+        workers.finish()
+    except BaseException:  # e.g. Ctrl-C: the parts in flight complete, nothing more is sent
+        workers.finish(stop=True)
+        raise
     if errors:
         raise errors[0]
 

@@ -62,6 +62,11 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def reopened(self) -> Store:
+        """A store on a connection of its own to the same ledger (a forked lane worker's: the
+        connection it inherited is the parent's, to be neither used nor closed there)."""
+        return Store(self.db.reopened())
+
     def __enter__(self) -> Store:
         return self
 

@@ -245,6 +245,10 @@ class Database:
         with self.transaction() as c:
             c.execute(sql, params)
 
+    def reopened(self) -> Database:
+        """A new connection to this ledger (migrated already)."""
+        return Database(self.path, self.timeout)
+
     def close(self) -> None:
         with self.lock:
             self.conn.close()

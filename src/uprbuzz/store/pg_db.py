@@ -475,6 +475,9 @@ class PgDatabase(Database):
                       f'COALESCE((SELECT MAX("{col}") FROM "{table}"), 0) + 1, false)',
                       (f'"{table}"', col))
 
+    def reopened(self) -> PgDatabase:
+        return PgDatabase(self.url, self.timeout)
+
     def close(self) -> None:
         with self.lock:
             self._drop()
