@@ -6,7 +6,7 @@ a JSON handler base, requests as plain values, and one fault model.
   for clients that timed out and left (delay faults make that normal).
 - :class:`JsonHandler`: keep-alive HTTP/1.1 with TCP_NODELAY (headers and body go out in two
   writes: without it Nagle and delayed ACK add 40 ms per answer), ``send_json``, ``drop``.
-- :class:`Faults` and :func:`draw_fault`: shares of 5xx, delays before or after the write is
+- :class:`Faults`, :func:`set_faults` and :func:`draw_fault`: shares of 5xx, delays before or after the write is
   applied, 429s and connections dropped after the write, from a seeded RNG; or a script of
   these (which can also drop a connection before the write).
 """
@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 FAULT_KINDS = ("ok", "error", "delay", "delay_after_write", "rate_limit", "drop_after_write", "drop")
@@ -83,6 +83,25 @@ def live_counts(posts: list[dict[str, Any]], owner: str, requests: int,
             per[p[owner]] = per.get(p[owner], 0) + 1
     return {"requests": requests, "posts": sum(per.values()), "by_account": per,
             "faults": fault_counts(fault_log)}
+
+
+class FaultHolder(Protocol):
+    """A server with a fault model: the stand-ins' stores, the tests' PDS fault proxy."""
+
+    lock: Any
+    faults: Faults
+    rng: random.Random
+
+
+def set_faults(holder: FaultHolder, settings: dict[str, Any]) -> Faults:
+    """Change ``holder``'s fault settings (``settings`` over the current ones); a ``seed``
+    restarts its draws."""
+    with holder.lock:
+        new = Faults.from_dict(settings, holder.faults)
+        if "seed" in settings:
+            holder.rng = random.Random(new.seed)
+        holder.faults = new
+        return new
 
 
 def draw_fault(faults: Faults, rng: random.Random, route: str) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.platforms.limits import MASTODON
-from uprbuzz.sandbox.http_serve import Faults, draw_fault
+from uprbuzz.sandbox.http_serve import Faults, draw_fault, set_faults
 
 IDEMPOTENCY_TTL = 3600.0  # PostStatusService: redis.setex(idempotency_key, 3_600, status.id)
 
@@ -161,12 +161,7 @@ class MastodonStore:
 
     # --- faults ----------------------------------------------------------------------------
     def set_faults(self, settings: dict[str, Any]) -> Faults:
-        with self.lock:
-            new = Faults.from_dict(settings, self.faults)
-            if "seed" in settings:
-                self.rng = random.Random(new.seed)
-            self.faults = new
-            return new
+        return set_faults(self, settings)
 
     def draw_fault(self, route: str) -> str | None:
         with self.lock:

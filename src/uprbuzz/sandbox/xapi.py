@@ -230,7 +230,7 @@ _Server = QuietServer
 def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | None = None,
           faults: Faults | dict[str, Any] | None = None,
           limits: dict[str, tuple[int, int]] | None = None, state_path: str | Path | None = None,
-          processing_seconds: float = 0.5, duplicate_window: float = 86400.0,
+          processing_seconds: float = 0.5, duplicate_window: float | None = None,
           background: bool = True) -> XApiServer:
     """Start the stand-in (in a daemon thread unless ``background=False``)."""
     if isinstance(faults, dict):
@@ -238,8 +238,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, accounts: list[XAccount] | 
     httpd = _Server((host, port), _Handler)
     httpd.accounts = list(accounts or [make_account()])  # type: ignore[attr-defined]
     httpd.verifier = OAuthVerifier(httpd.accounts)  # type: ignore[attr-defined]
+    window = {} if duplicate_window is None else {"duplicate_window": duplicate_window}
     httpd.store = XStore(limits=limits, faults=faults, state_path=state_path,  # type: ignore[attr-defined]
-                         duplicate_window=duplicate_window)
+                         **window)  # X's own (platforms/limits.py) unless a test sets one
     httpd.processing_seconds = processing_seconds  # type: ignore[attr-defined]
     thread = start(httpd, "xapi") if background else None
     return XApiServer(httpd, thread)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from uprbuzz.platforms.limits import X
-from uprbuzz.sandbox.http_serve import FAULT_KINDS, Faults, draw_fault
+from uprbuzz.sandbox.http_serve import FAULT_KINDS, Faults, draw_fault, set_faults
 
 TWITTER_EPOCH_MS = 1288834974657
 
@@ -38,7 +38,7 @@ def normalise(text: str) -> str:
 class XStore:
     def __init__(self, *, limits: dict[str, tuple[int, int]] | None = None,
                  faults: Faults | None = None, state_path: str | Path | None = None,
-                 duplicate_window: float = 86400.0) -> None:
+                 duplicate_window: float = float(X.duplicate_window)) -> None:
         self.lock = threading.RLock()
         self.tweets: list[dict[str, Any]] = []  # oldest first
         self.media: dict[str, dict[str, Any]] = {}
@@ -66,12 +66,7 @@ class XStore:
 
     # --- faults ----------------------------------------------------------------------------
     def set_faults(self, settings: dict[str, Any]) -> Faults:
-        with self.lock:
-            new = Faults.from_dict(settings, self.faults)
-            if "seed" in settings:
-                self.rng = random.Random(new.seed)
-            self.faults = new
-            return new
+        return set_faults(self, settings)
 
     def draw_fault(self, route: str) -> str | None:
         with self.lock:
@@ -109,7 +104,7 @@ class XStore:
     def is_duplicate(self, user: str, text: str) -> bool:
         if not text:
             return False
-        cutoff = time.time() - self.duplicate_window
+        cutoff = time.time() - min(self.duplicate_window, time.time())  # X: no end declared
         return any(t["author_id"] == user and not t["deleted"] and t["text"] == text
                    and t["ts"] >= cutoff for t in self.tweets)
 
