@@ -36,8 +36,9 @@ def publish(post_ids: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
     # progress goes to stderr with --json so stdout stays one JSON document
     log = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     with store:
-        report = Publisher(config, store, log=log).publish_due(list(post_ids) or None,
-                                                               dry_run=dry_run)
+        # processes=True: the channels' workers are processes of their own where they can be
+        report = Publisher(config, store, log=log, processes=True).publish_due(
+            list(post_ids) or None, dry_run=dry_run)
     if as_json:
         echo_json(report.as_dict())
     else:

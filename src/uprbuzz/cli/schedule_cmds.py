@@ -57,7 +57,7 @@ def tick(quiet: bool) -> None:
     from uprbuzz.schedule.daemon import tick as do_tick
 
     log = (lambda _line: None) if quiet else _log
-    result = do_tick(project_config(), log=log)
+    result = do_tick(project_config(), log=log, processes=True)
     if not result.ran:
         click.echo(f"uprbuzz tick: {result.message}")
         return

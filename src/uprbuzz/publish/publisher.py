@@ -47,8 +47,10 @@ class Publisher:
                  sleep: Callable[[float], None] | None = None,
                  max_rate_wait: float = 60.0, max_attempts: int = 5,
                  backoff_base: float = 1.0, backoff_cap: float = 30.0,
-                 lease: timedelta = timedelta(minutes=15)) -> None:
+                 lease: timedelta = timedelta(minutes=15), processes: bool = False) -> None:
         self.config, self.store = config, store
+        # a run's channel workers as processes where they can be (publish/lane_workers.py)
+        self._processes = processes
         self.clock = clock or default_clock()
         self._given = dict(platforms or {})
         self._built: dict[str, Platform] = {}
@@ -109,10 +111,10 @@ class Publisher:
         self._building.clear()
 
     @property
-    def own_clients(self) -> bool:
-        """No client was handed in (tests hand some in: they live in this process, so the
-        run's lanes stay its threads)."""
-        return not self._given
+    def may_fork(self) -> bool:
+        """Whether a run's channel workers may be processes: asked for, no client handed in
+        (those live in this process) and a ledger other processes can open."""
+        return self._processes and not self._given and self.store.db.path != ":memory:"
 
     def backoff(self, n: int) -> float:
         return backoff(self.backoff_base, self.backoff_cap, n)

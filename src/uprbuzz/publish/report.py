@@ -46,9 +46,10 @@ class ReportItem:
 
     def line(self) -> str:
         where = f"{self.platform}: " if self.platform else ""
+        what = f" {self.post_id}" if self.post_id else ""  # "" : the channel itself
         tail = f" -> {self.urls[0]}" if self.urls else ""
         msg = f" ({self.message})" if self.message else ""
-        return f"{where}{self.state} {self.post_id}{tail}{msg}"
+        return f"{where}{self.state}{what}{tail}{msg}"
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from uprbuzz.model import Post
 from uprbuzz.publish import due_rule, lane_workers, post_edits
+from uprbuzz.publish.lane import stopped_outcome
 from uprbuzz.publish.lane_workers import WorkerHost
 from uprbuzz.publish.report import Report
 from uprbuzz.store.publications import PubRow
@@ -36,9 +37,6 @@ class DueHost(WorkerHost, Protocol):
     def reconcile(self) -> None: ...
 
     def mark_ledger(self) -> None: ...
-
-    @property
-    def own_clients(self) -> bool: ...
 
 
 def publish_due(pub: DueHost, post_ids: Sequence[str] | None, *, dry_run: bool = False
@@ -113,13 +111,13 @@ def _run_lanes(pub: DueHost, work: list[tuple[Post, list[str]]], diagnostics: li
         if stop:
             pub.request_stop()
 
-    workers = lane_workers.start(pub, channels, emit, fail, own_clients=pub.own_clients)
+    workers = lane_workers.start(pub, channels, emit, fail)
     try:
         for post, lanes in work:
-            if pub.stopping:  # the workers report it stopped, in each channel's order
-                prepared: tuple[Post, str] | None = (post, post.content_hash())
-            else:
-                prepared = _prepare(pub, post, lanes, diagnostics, report, lock)
+            if pub.stopping:  # reported, never recorded: the next run finds it due as before
+                emit([(post.id, stopped_outcome(name)) for name in lanes])
+                continue
+            prepared = _prepare(pub, post, lanes, diagnostics, report, lock)
             if prepared is None:  # refused before sending: recorded and reported already
                 continue
             for name in lanes:

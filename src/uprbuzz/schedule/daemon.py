@@ -148,8 +148,10 @@ class TickResult:
 
 
 def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
-         publisher_factory: Callable[..., Publisher] | None = None) -> TickResult:
+         publisher_factory: Callable[..., Publisher] | None = None,
+         processes: bool = False) -> TickResult:
     """One cron run. ``ran`` is False when another tick held the lock or the index said idle.
+    ``processes``: the channels' workers as processes where they can be (the CLI's tick).
 
     What is due goes out first, under the tick lock. The feeds are polled after, with the tick
     lock released (a slow or hostile feed, each fetch bounded by its timeout, never holds up
@@ -159,9 +161,11 @@ def tick(config: Config, *, clock: Clock | None = None, log: Log = print,
     from uprbuzz.store import Store
 
     if publisher_factory is None:
+        from functools import partial
+
         from uprbuzz.publish.publisher import Publisher
 
-        publisher_factory = Publisher
+        publisher_factory = partial(Publisher, processes=processes)
     with exclusive(config, "tick") as got:
         if not got:
             return TickResult(False, message="another uprbuzz tick is running; this one did nothing")
