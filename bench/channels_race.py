@@ -47,6 +47,17 @@ teardown after main() (1-3 s), the twitter-text import before the first post rea
 lane (1.3-1.7 s), and lanes slowed by the GIL while another thread runs Python (an X
 create_tweet takes 20 ms alone, 59 ms beside a busy thread) plus per-post ledger bookkeeping
 (the ledger mark rewritten after every post: 31 ms per post in the X lane).
+
+Now (commit 24f1565, 5 rounds, load 1.5): uprbuzz/bot 0.32 (X+Bluesky, 1.25 s vs 3.87 s) and
+0.40 (with Mastodon, 1.84 s vs 4.81 s). Bluesky goes over XRPC with httpx (no atproto at run
+time), a Bluesky channel's ready posts go in one applyWrites, and each channel's worker is a
+process forked from the run (publish/lane_workers.py): with the lanes as threads the same code
+measured 0.40-0.47 and 0.49-0.54, CPU-bound on one interpreter lock. What is left on the
+critical path: the twitter-text import in the run's checks (0.3-0.4 s) and Mastodon.py's
+per-status parsing in its lane (about 11 ms a status).
+
+The breakdown's timers and profiles come from every process: each worker writes its own when
+its serve() ends, and they are merged here.
 """
 
 from __future__ import annotations
@@ -474,6 +485,36 @@ def inside(mode: str, out: str, argv: list[str]) -> None:
         threading.Thread.run = run  # type: ignore[method-assign]
         main_prof = cProfile.Profile()
         profiles.append(("MainThread", main_prof))
+    # The lanes are worker processes forked from the run (publish/lane_workers.py): each
+    # writes its own timers or profile when its serve() ends (it leaves with os._exit).
+    import uprbuzz.publish.lane_workers as lw
+
+    main_pid, orig_serve = os.getpid(), lw.serve
+
+    def serve(pub: Any, channel: str, *a: Any, **kw: Any) -> None:
+        forked = os.getpid() != main_pid
+        if not forked:
+            return orig_serve(pub, channel, *a, **kw)
+        name = threading.current_thread().name = f"lane-{channel}"
+        prof = None
+        if mode != "timers":
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        try:
+            return orig_serve(pub, channel, *a, **kw)
+        finally:
+            if prof is not None:
+                prof.disable()
+                os.makedirs(out, exist_ok=True)
+                prof.dump_stats(os.path.join(out, f"50-{name}.prof"))
+            else:
+                with lock:
+                    mine = [e for e in events if e[0] == name]
+                Path(f"{out}.{channel}").write_text(json.dumps(mine), encoding="utf-8")
+
+    lw.serve = serve
     t_main = time.time()
     sys.argv = ["uprbuzz", *argv]
     code = 0
@@ -813,6 +854,8 @@ def breakdown(tmp: Path, servers: Servers, n: int) -> dict[str, Any]:
     r = run_uprbuzz(tmp, servers, "x+bsky+toot", n, "prof-timers",
                     cmd=me + ["--inside", "timers", str(tfile), "--"])
     d = json.loads(tfile.read_text())
+    for lane in tmp.glob(f"{tfile.name}.*"):  # each worker process's own timers
+        d["events"] += json.loads(lane.read_text())
     d["spawn"] = r["spawn"]
     out["timers"] = timers_breakdown(d, r["wall"])
     # 3. cProfile, one profile per thread
@@ -842,6 +885,12 @@ def main() -> None:
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     t_all = time.perf_counter()
+    # uprbuzz's bytecode, written once, as `pip install` writes it for an installed package (the
+    # bot's libraries have theirs): an editable install under PYTHONDONTWRITEBYTECODE=1 would
+    # otherwise compile ~60 modules from source in every run
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="uprbuzz-race-") as d:
         tmp = Path(d)
         accounts = 2 + len(SCENARIOS) * a.rounds * 2 + (4 if not a.no_profile else 0)
