@@ -35,6 +35,7 @@ channels_profile.txt (top functions per thread), channels_prof/*.prof (one pstat
 thread, e.g. ``pstats.Stats(f).print_callers("stat")``) and channels_importtime.txt.
 
 Run: .venv/bin/python bench/channels_race.py [--posts 45] [--rounds 3] [--no-profile]
+[--lanes threads]
 (about 2-3 minutes on 2 idle cores, 7 under a load of 8; --rounds 1 --no-profile for a quick
 look; needs the local PDS: tools/local-pds/install.sh)
 
@@ -219,8 +220,11 @@ def make_project(root: Path, texts: list[str], channels: tuple[str, ...]) -> Pat
     return root
 
 
+LANES: dict[str, str] = {}  # --lanes threads: UPRBUZZ_LANES for every uprbuzz run
+
+
 def uprbuzz_env(acct: dict[str, dict[str, str]], channels: tuple[str, ...]) -> dict[str, str]:
-    env = clean_env()
+    env = clean_env() | LANES
     x, b, m = acct["x"], acct["bluesky"], acct["mastodon"]
     if "x" in channels:
         env.update(UPRBUZZ_X_API_URL=x["url"], UPRBUZZ_X_CONSUMER_KEY=x["consumer_key"],
@@ -882,7 +886,10 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=45)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-profile", action="store_true", help="the race only, no breakdown")
+    ap.add_argument("--lanes", choices=("processes", "threads"), default="processes",
+                    help="uprbuzz's channel workers (UPRBUZZ_LANES; default: processes)")
     a = ap.parse_args()
+    LANES["UPRBUZZ_LANES"] = a.lanes
     OUT.mkdir(exist_ok=True)
     t_all = time.perf_counter()
     # uprbuzz's bytecode, written once, as `pip install` writes it for an installed package (the
