@@ -141,10 +141,12 @@ class Budget:
         return when.astimezone(self.zone).date()
 
     def used(self, store: Store, lanes: str | Iterable[str], day: date,
-             exclude: str | None = None, *, priced: bool = True) -> tuple[int, float]:
+             exclude: tuple[str, str] | None = None, *, priced: bool = True
+             ) -> tuple[int, float]:
         """(posts, X dollars) sent or in flight on local ``day`` on the channel(s) ``lanes``
         (a platform's name stands for all its channels; dollars 0 with ``priced=False``:
-        no text is looked at)."""
+        no text is looked at). ``exclude``: (post id, channel), the lane asking (its own
+        earlier claims); the same post on another channel of the platform counts."""
         names = self._lanes(lanes)
         marks, lane_marks = ",".join("?" * len(COUNTED)), ",".join("?" * len(names))
         rows = store.db.query(
@@ -153,7 +155,7 @@ class Budget:
             (*names, *COUNTED))
         n, usd = 0, 0.0
         for r in rows:
-            if r["post_id"] == exclude:
+            if exclude is not None and (r["post_id"], r["channel"]) == exclude:
                 continue
             stamp = r["sent_at"] or r["claimed_at"] or r["updated_at"]
             if not stamp or self.day_of(datetime.fromisoformat(stamp)) != day:
@@ -213,14 +215,14 @@ class Budget:
         day = self.day_of(when)
         need = len(parts)
         if channel != platform and (cap := self.caps.get(channel)) is not None:
-            n, _ = self.used(store, channel, day, exclude=post.id, priced=False)
+            n, _ = self.used(store, channel, day, exclude=(post.id, channel), priced=False)
             if n + need > cap:
                 return (f"daily cap of {cap} posts on channel {channel} for {day:%a %d %b %Y} "
                         f"reached ({n} already, this post needs {need}); raise [budget] "
                         f"{channel} to send more")
         # Prices matter only under a spending limit: the publish loop skips them otherwise.
         priced = platform == "x" and self.x_daily_usd is not None
-        n, usd = self.used(store, platform, day, exclude=post.id, priced=priced)
+        n, usd = self.used(store, platform, day, exclude=(post.id, channel), priced=priced)
         cap = self.caps.get(platform)
         if cap is not None and n + need > cap:
             return (f"daily cap of {cap} {platform} posts for {day:%a %d %b %Y} reached "

@@ -27,7 +27,7 @@ from uprbuzz.platforms.base import (
     TransientError,
 )
 from uprbuzz.publish.report import PlatformOutcome
-from uprbuzz.store.publications import PubRow
+from uprbuzz.store.publications import Gated, PubRow
 
 if TYPE_CHECKING:
     from uprbuzz.store import Store
@@ -74,8 +74,11 @@ class Lane:
 
     def __init__(self, pub: LaneHost, plat: Platform, post_id: str, chash: str,
                  parts: Sequence[OutgoingPart], reply_to: tuple[Remote, Remote] | None,
-                 channel: str | None = None, at: datetime | None = None) -> None:
+                 channel: str | None = None, at: datetime | None = None,
+                 budget: Callable[[], str | None] | None = None) -> None:
         self.pub, self.plat, self.name = pub, plat, channel or plat.name
+        # why the post must wait (the budget) or None: asked as each claim is written
+        self.budget = budget
         self.at = at  # the post's time: Bluesky's derived keys sort by it
         self.post_id, self.chash, self.parts, self.reply_to = post_id, chash, list(parts), reply_to
         self.store = pub.store.publications
@@ -141,9 +144,13 @@ class Lane:
         pub = self.pub
         keys = list(self.plat.new_keys(len(group), KeySeed(self.post_id, self.chash, group[0],
                                                             self.at)))
-        claimed = self.store.claim(
-            self.post_id, self.name, [(k, self.parts[k].text, keys[i]) for i, k in enumerate(group)],
-            self.chash, pub.owner, pub.now(), pub.lease)
+        try:
+            claimed = self.store.claim(
+                self.post_id, self.name,
+                [(k, self.parts[k].text, keys[i]) for i, k in enumerate(group)],
+                self.chash, pub.owner, pub.now(), pub.lease, gate=self.budget)
+        except Gated as g:
+            return self._over_budget(g.reason)
         if claimed is None:
             return self._not_claimable(group)
         keys = [r.idem_key for r in claimed]
@@ -331,6 +338,14 @@ class Lane:
             self.store.mark(self.post_id, self.name, k, "deferred", self.pub.now(), error=msg,
                             kind=kind, not_before=until)
         return self._outcome_only("deferred", msg, until)
+
+    def _over_budget(self, reason: str) -> PlatformOutcome:
+        """The budget holds the post back (only ever before its first part went out)."""
+        self.pub.log(f"{self.name}: {self.post_id} deferred: {reason}")
+        for k in range(len(self.parts)):
+            self.store.mark(self.post_id, self.name, k, "deferred", self.pub.now(), error=reason,
+                            kind="budget", content_hash=self.chash)
+        return self._outcome_only("deferred", reason)
 
     def _stopped(self, group: list[int], was_ambiguous: bool) -> PlatformOutcome:
         """A stop request cut a retry wait short: release the claim for the next run."""

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from uprbuzz.clock import Clock, OffsetClock, SystemClock, default_clock
@@ -29,7 +30,7 @@ from uprbuzz.publish.lane import LOOKUP_SKEW, Blocked, Lane, backoff, stopped_ou
 from uprbuzz.publish.report import PlatformOutcome, Report
 from uprbuzz.publish.run_due import publish_due
 from uprbuzz.store import ledger_mark
-from uprbuzz.store.publications import new_owner
+from uprbuzz.store.publications import Gated, new_owner
 
 if TYPE_CHECKING:
     from uprbuzz.config import Channel, Config
@@ -317,8 +318,9 @@ class Publisher:
                       ) -> list[PlatformOutcome]:
         """Ready posts (post, content hash), in order, to one channel whose platform writes many
         posts at once (Bluesky: one applyWrites, one commit for all). Each post is claimed with
-        its derived keys exactly as its lane would claim it, after its budget check (claims
-        count against the budget, so the batch cannot overshoot a cap); one write sends them
+        its derived keys exactly as its lane would claim it, the budget asked inside the claim
+        (claims count against the budget, so no batch, lane or other process can overshoot a
+        cap; a post the budget holds back goes through its lane, which says why); one write sends them
         all; each is recorded sent. A post with ledger rows already (a retry, a thread under
         way) goes through its lane. If the shared write fails in any way, the claimed posts are
         sent one by one through their lanes: their keys are stored, so a record the failed
@@ -372,8 +374,7 @@ class Publisher:
             parts: list[OutgoingPart] | None = None
             if (many is not None and plat is not None and not self.stopping
                     and channel not in self._blocked
-                    and not self.store.publications.lane(post.id, channel)
-                    and self._budget_reason(channel, post) is None):
+                    and not self.store.publications.lane(post.id, channel)):
                 try:
                     parts = outgoing_parts(post, ch, reader)
                 except PrepareError:
@@ -386,9 +387,13 @@ class Publisher:
                 continue
             assert plat is not None
             keys = plat.new_keys(len(parts), KeySeed(post.id, chash, 0, post.at))
-            claimed = self.store.publications.claim(
-                post.id, channel, [(k, parts[k].text, keys[k]) for k in range(len(parts))],
-                chash, self.owner, self.now(), self.lease)
+            try:
+                claimed = self.store.publications.claim(
+                    post.id, channel, [(k, parts[k].text, keys[k]) for k in range(len(parts))],
+                    chash, self.owner, self.now(), self.lease,
+                    gate=partial(self._budget_reason, channel, post))
+            except Gated:  # its lane records why it waits
+                claimed = None
             if claimed is None:
                 flush()
                 records = 0
@@ -411,15 +416,8 @@ class Publisher:
             return PlatformOutcome(name, state, message=b.message, not_before=b.not_before)
         try:
             plat = self.platform(name)
-            reason = self._budget_reason(name, post)
-            if reason:
-                self.log(f"{name}: {post.id} deferred: {reason}")
-                for k in range(len(parts)):
-                    self.store.publications.mark(post.id, name, k, "deferred", self.now(),
-                                                 error=reason, kind="budget", content_hash=chash)
-                return PlatformOutcome(name, "deferred", message=reason)
-            return Lane(self, plat, post.id, chash, parts, reply_to, channel=name,
-                        at=post.at).run()
+            return Lane(self, plat, post.id, chash, parts, reply_to, channel=name, at=post.at,
+                        budget=partial(self._budget_reason, name, post)).run()
         except Blocked as b:
             self._blocked[name] = b.outcome
             return PlatformOutcome(name, b.outcome.state, b.outcome.remotes, b.outcome.message,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -126,6 +126,14 @@ def owner_alive(owner: str | None) -> bool:
     return True
 
 
+class Gated(Exception):
+    """``claim``'s gate said no (its reason): nothing was claimed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Publications:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -165,13 +173,19 @@ class Publications:
     # --- claiming ----------------------------------------------------------------------------
     def claim(self, post_id: str, channel: str, parts: Sequence[tuple[int, str, str | None]],
               content_hash: str, owner: str, now: datetime, lease: timedelta,
-              *, force: bool = False) -> list[PubRow] | None:
+              *, force: bool = False, gate: Callable[[], str | None] | None = None
+              ) -> list[PubRow] | None:
         """Claim ``parts`` = [(part, text, key)] all together, or none (returns None).
 
         Refused when any part is sent/retracted, in flight (live owner, or a dead one's claim that
         must be reconciled first), deferred until later, or rejected for this same content
         (``force`` lifts the last two). A key already stored for a part is kept (a Bluesky retry
         reuses its rkey so it can never create a second record).
+
+        ``gate`` is asked inside the claim's write transaction, so that what it reads (the
+        budget: today's claims on the channel and its platform) cannot change before the claim
+        is written, whichever process or machine claims meanwhile; a reason from it raises
+        ``Gated`` and claims nothing.
         """
         with self.db.transaction() as c:
             existing = {
@@ -189,6 +203,8 @@ class Publications:
                 if (not force and r.state == "failed" and r.kind in PERMANENT
                         and r.content_hash == content_hash):
                     return None
+            if gate is not None and (reason := gate()) is not None:
+                raise Gated(reason)
             out = []
             for part, text, key in parts:
                 r = existing.get(part)
