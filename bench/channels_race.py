@@ -49,12 +49,12 @@ lane (1.3-1.7 s), and lanes slowed by the GIL while another thread runs Python (
 create_tweet takes 20 ms alone, 59 ms beside a busy thread) plus per-post ledger bookkeeping
 (the ledger mark rewritten after every post: 31 ms per post in the X lane).
 
-Now (commit 24f1565, 5 rounds, load 1.5): uprbuzz/bot 0.32 (X+Bluesky, 1.25 s vs 3.87 s) and
-0.40 (with Mastodon, 1.84 s vs 4.81 s). Bluesky goes over XRPC with httpx (no atproto at run
-time), a Bluesky channel's ready posts go in one applyWrites, and each channel's worker is a
-process forked from the run (publish/lane_workers.py): with the lanes as threads the same code
-measured 0.40-0.47 and 0.49-0.54, CPU-bound on one interpreter lock. What is left on the
-critical path: the twitter-text import in the run's checks (0.3-0.4 s) and Mastodon.py's
+Now (commit 8f13572, 5 rounds each, back to back, 2 cores at a load of 0.3-1.1): uprbuzz/bot
+0.33 (X+Bluesky, 1.53 s vs 4.66 s) and 0.39 (with Mastodon, 2.03 s vs 5.42 s); the same code
+with its channel workers as threads (--lanes threads) 0.40 and 0.46. Bluesky goes over XRPC with
+httpx (no atproto at run time), a Bluesky channel's ready posts go in one applyWrites, and each
+channel's worker is a process forked from the run (publish/lane_workers.py). What is left on
+the critical path: the twitter-text import in the run's checks (0.3-0.4 s) and Mastodon.py's
 per-status parsing in its lane (about 11 ms a status).
 
 The breakdown's timers and profiles come from every process: each worker writes its own when
