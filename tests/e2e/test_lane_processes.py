@@ -81,7 +81,14 @@ def start(queue_root: Path, sc: SixChannels, log: Path, **extra: str) -> subproc
     with open(log, "wb") as out:
         return popen_uprbuzz(["publish"], queue_root, sc.env, stdout=out,
                              stderr=subprocess.STDOUT,
-                             extra_env={"PYTHONUNBUFFERED": "1", **extra})
+                             extra_env={"PYTHONUNBUFFERED": "1", **extra},
+                             preexec_fn=_interruptible)
+
+
+def _interruptible() -> None:
+    """SIGINT as a terminal gives it: a suite started in the background (``cmd &``, nohup)
+    runs with SIGINT ignored, and an ignored signal stays ignored across exec."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_lanes_are_processes_that_die_stop_and_fail_as_threads_did(tmp_path: Path,
@@ -111,23 +118,30 @@ def test_lanes_are_processes_that_die_stop_and_fail_as_threads_did(tmp_path: Pat
                 p.kill()
 
         # 2. Ctrl-C to the run alone: each worker completes its part in flight, then stops
+        # (writes slower still: the run lasts 15 s or more, however late the signal comes)
+        slow_writes(sc, 0.5)
+        before, t0 = sc.writes_seen(), time.monotonic()
         p = start(queue.root, sc, logs / "2.log")
         try:
             wait_for(lambda: workers(p.pid, "x", "mastodon"), what="the workers")
-            before = sc.writes_seen()
-            wait_for(lambda: sc.writes_seen() >= before + 6, what="writes of the second run")
+            t_workers = time.monotonic() - t0
+            wait_for(lambda: sc.writes_seen() >= before + 3, what="writes of the second run")
+            t_sigint = time.monotonic() - t0
             os.kill(p.pid, signal.SIGINT)
             p.wait(60)
         finally:
             if p.poll() is None:
                 p.kill()
         text = (logs / "2.log").read_text(errors="replace")
-        assert p.returncode != 0, text[-2000:]
+        assert p.returncode != 0, (f"workers after {t_workers:.1f} s, SIGINT after "
+                                   f"{t_sigint:.1f} s, exit after {time.monotonic() - t0:.1f} s"
+                                   f"\n{text[-2000:]}")
         states = ledger_states(queue.root, sc.env)
         assert not states["claimed"] and not states["unknown"], (states, text[-3000:])
         assert states["sent"] > 0
 
         # 3. a worker killed on its own: named in the report, the run fails, the rest finish
+        slow_writes(sc, 0.25)
         p = start(queue.root, sc, logs / "3.log")
         try:
             # (a channel done already, e.g. Bluesky's one write for all, has no worker now)

@@ -397,7 +397,8 @@ def _child_main(pub: WorkerHost, channel: str, down: int, up: int, parent: int,
     """A channel's worker process: serve its items from the pipe, report up the other one."""
     code = _CRASHED
     try:
-        signal.signal(signal.SIGINT, lambda *_: flag.set())  # Ctrl-C: the run's stop
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # as the run treats it
+            signal.signal(signal.SIGINT, lambda *_: flag.set())  # Ctrl-C: the run's stop
         _as_lane(channel, parent)
         out = os.fdopen(up, "wb")
         out_lock = threading.Lock()
